@@ -1,0 +1,3 @@
+from npp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""`npp info`: what can run here (codecs, models, NPP) and why not."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from npp.commands.common import print_json
+
+
+def collect() -> dict:
+    from npp.codecs import create_codec, list_codecs
+
+    codecs = {}
+    for name in list_codecs():
+        ok, reason = create_codec(name).availability()
+        codecs[name] = {"available": ok, "reason": reason}
+    return {"codecs": codecs}
+
+
+def run(args: argparse.Namespace) -> int:
+    info = collect()
+    if args.json:
+        print_json(info)
+    else:
+        print(json.dumps(info, indent=2))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="list codecs and models and whether each can run here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)

@@ -1,0 +1,45 @@
+"""Shared fixtures: real photos from packages the test set-up installs (NOTES §4)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from npp.image import load_rgb
+
+
+def skimage_photo_path(name: str) -> Path:
+    """Path of a photo shipped in scikit-image's wheel (astronaut, chelsea, coffee, rocket, ...)."""
+    import skimage
+
+    data = Path(skimage.__file__).parent / "data"
+    for suffix in (".png", ".jpg"):
+        p = data / f"{name}{suffix}"
+        if p.is_file():
+            return p
+    raise FileNotFoundError(name)
+
+
+@pytest.fixture(scope="session")
+def photo_path():
+    return skimage_photo_path
+
+
+@pytest.fixture(scope="session")
+def photo():
+    """`photo(name)` -> HxWx3 uint8 RGB of a real photo."""
+    cache: dict = {}
+
+    def get(name: str) -> np.ndarray:
+        if name not in cache:
+            cache[name] = load_rgb(skimage_photo_path(name))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def npp_cache() -> Path:
+    return Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp"))
