@@ -24,6 +24,19 @@ def test_psnr_matches_scikit_image(photo):
     assert metrics.psnr(a, a) == math.inf
 
 
+@pytest.mark.parametrize("name", ["astronaut", "chelsea"])
+def test_ms_ssim_matches_pytorch_msssim(photo, name):
+    from pytorch_msssim import ms_ssim as reference
+
+    # sizes divisible by 16: pytorch_msssim zero-pads odd sizes when pooling, we crop
+    a = photo(name)
+    a = a[: a.shape[0] // 16 * 16, : a.shape[1] // 16 * 16]
+    jpeg = create_codec("jpeg")
+    b = jpeg.decode(jpeg.encode(a, 40).data)
+    t = lambda z: torch.from_numpy(z.copy()).permute(2, 0, 1)[None].double()  # noqa: E731
+    assert metrics.ms_ssim(a, b) == pytest.approx(float(reference(t(a), t(b), data_range=255)), abs=1e-4)
+
+
 def test_ms_ssim_orders_qualities_and_handles_small_images(photo):
     a = photo("chelsea")
     jpeg = create_codec("jpeg")
