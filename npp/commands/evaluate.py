@@ -81,8 +81,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not items:
         raise NppError(f"--shard {args.shard}: this shard has no images")
     model_name = args.model or DEFAULT_MODELS[args.task]
-    model = load_vision(model_name, args.task)
     npp_model, whash = load_npp_branch(args.npp_weights, not args.no_npp)
+    model = load_vision(model_name, args.task)
     branches = [PLAIN] + ([NPP] if npp_model is not None else []) + baselines
     out = Path(args.out)
     cache = Path(args.cache) if args.cache else out / "cache"

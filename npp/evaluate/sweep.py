@@ -216,10 +216,16 @@ class Sweep:
     def _classify(self, results: List[dict]) -> None:
         from npp.evaluate.metrics import kl_divergence, top1_agreement, topk_hits
 
-        stack = np.concatenate([r["vision"] for r in results])
-        with torch.inference_mode():
-            logits = torch.cat([self.model(to_tensor(stack[i:i + BATCH])).float()
-                                for i in range(0, len(stack), BATCH)])
+        # batches never span two images, so a row's logits do not depend on how the
+        # images were chunked or sharded (batched CPU convolutions differ in the last bits)
+        device = next(self.model.parameters()).device
+        parts = []
+        for image in dict.fromkeys(r["image"] for r in results):
+            stack = np.concatenate([r["vision"] for r in results if r["image"] == image])
+            with torch.inference_mode():
+                parts += [self.model(to_tensor(stack[i:i + BATCH]).to(device)).float().cpu()
+                          for i in range(0, len(stack), BATCH)]
+        logits = torch.cat(parts)
         start = 0
         ref = None
         for r in results:
@@ -239,7 +245,7 @@ class Sweep:
         from npp.evaluate.crops import to_tensor as as_batch
 
         for r in results:
-            x = as_batch(r["vision"][None])
+            x = as_batch(r["vision"][None]).to(next(self.model.parameters()).device)
             with torch.inference_mode():
                 dets = self.model.detect(x, threshold=0.05)[0]
             s = 1.0 / r["scale"]

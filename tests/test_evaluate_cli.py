@@ -1,0 +1,135 @@
+"""`npp evaluate` and `npp evaluate-merge` end to end through the CLI: real photos, real
+JPEG files, the real offline classifier."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LABELS = Path(__file__).parent / "data" / "evaluate" / "labels.csv"
+PHOTOS = ("chelsea", "coffee", "astronaut")
+QPS = (1, 32, 42)
+
+
+def npp(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "npp", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, photo_path):
+    d = tmp_path_factory.mktemp("photos")
+    for name in PHOTOS:
+        shutil.copy(photo_path(name), d / photo_path(name).name)
+    return d
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    proc = npp("evaluate", "--data", data, "--labels", LABELS, "--codec", "jpeg", "--qps", ",".join(map(str, QPS)),
+               "--task", "cls", "--baselines", "blur:1.0", "--out", out, "--jobs", "2", "--json", "--no-npp")
+    return out, json.loads(proc.stdout), proc.stderr
+
+
+def test_summary_has_the_issue_shape(run):
+    out, summary, _ = run
+    assert set(summary) == {"codec", "task", "metric", "curves", "bd_rate"}
+    assert (summary["codec"], summary["task"], summary["metric"]) == ("jpeg", "cls", "top1")
+    assert set(summary["curves"]) == {"jpeg", "blur1.0+jpeg"}
+    for curve in summary["curves"].values():
+        assert set(curve) == {"qp", "bpp", "psnr", "top1"}
+        assert curve["qp"] == list(QPS)
+        assert all(0.0 <= a <= 1.0 for a in curve["top1"])
+        assert curve["bpp"] == sorted(curve["bpp"], reverse=True)  # higher QP, fewer bits
+    assert set(summary["bd_rate"]) == {"blur1.0+jpeg"}
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plain_bpp_equals_npp_encode(run, data, tmp_path):
+    _, summary, _ = run
+    for i, qp in enumerate(QPS):
+        rows = [json.loads(line) for line in
+                npp("encode", "--codec", "jpeg", "--qp", qp, data, "-o", tmp_path / str(qp), "--json").stdout.splitlines()]
+        assert len(rows) == len(PHOTOS)
+        bpp = sum(8 * r["bytes"] for r in rows) / sum(r["width"] * r["height"] for r in rows)
+        assert summary["curves"]["jpeg"]["bpp"][i] == pytest.approx(bpp, rel=1e-12)
+
+
+def test_near_lossless_point_keeps_the_uncompressed_accuracy(run):
+    out, summary, _ = run
+    results = json.loads((out / "results.json").read_text())
+    ref = results["reference"]
+    assert 0.0 <= ref["top1"] <= ref["top5"] <= 1.0
+    assert summary["curves"]["jpeg"]["top1"][0] == ref["top1"]  # QP 1 = JPEG quality 98
+    assert results["curves"]["jpeg"]["agreement"][0] >= 0.8
+    assert results["curves"]["jpeg"]["kl"][0] < results["curves"]["jpeg"]["kl"][-1]
+    rows = [r for r in results["rows"] if r["branch"] == "jpeg"]
+    assert len(rows) == len(PHOTOS) * len(QPS)
+    csv = (out / "results.csv").read_text().splitlines()
+    assert csv[0].startswith("image,branch,qp") and len(csv) == 1 + len(PHOTOS) * (1 + 2 * len(QPS))
+
+
+def test_rerun_reuses_the_encode_cache(run, data):
+    out, summary, _ = run
+    results = json.loads((out / "results.json").read_text())
+    assert not any(r.get("cached") for r in results["rows"])
+    again = npp("evaluate", "--data", data, "--labels", LABELS, "--codec", "jpeg", "--qps", ",".join(map(str, QPS)),
+                "--baselines", "blur:1.0", "--out", out, "--jobs", "1", "--json", "--no-npp", "--quiet")
+    assert json.loads(again.stdout) == summary
+    rerun = json.loads((out / "results.json").read_text())
+    coded = [r for r in rerun["rows"] if r["branch"] != "reference"]
+    assert coded and all(r["cached"] for r in coded)
+
+
+def test_shards_merge_to_the_unsharded_result(run, data, tmp_path):
+    out, summary, _ = run
+    shards = []
+    for i in range(2):
+        d = tmp_path / f"shard{i}"
+        npp("evaluate", "--data", data, "--labels", LABELS, "--codec", "jpeg", "--qps", ",".join(map(str, QPS)),
+            "--baselines", "blur:1.0", "--out", d, "--cache", out / "cache", "--jobs", "1", "--no-npp",
+            "--quiet", "--shard", f"{i}/2")
+        shards.append(d)
+    merged = npp("evaluate-merge", *shards, "--out", tmp_path / "merged", "--json")
+    assert json.loads(merged.stdout) == summary
+    whole = json.loads((out / "results.json").read_text())
+    joined = json.loads((tmp_path / "merged" / "results.json").read_text())
+    drop = ("cached", "encode_ms")
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in drop} for r in rows]  # noqa: E731
+    assert strip(joined["rows"]) == strip(whole["rows"])
+    for key in ("curves", "bd_rate", "reference", "npp_vs_best_baseline"):
+        assert joined[key] == whole[key]
+    bad = npp("evaluate-merge", shards[0], "--out", tmp_path / "partial", check=False)
+    assert bad.returncode == 2 and "missing" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--qps", "30"], "at least two"),
+    (["--qps", "30,x"], "integers"),
+    (["--qps", "30,60"], "QP must be"),
+    (["--baselines", "sharpen:2"], "baselines"),
+    (["--shard", "2/2"], "shard"),
+    (["--npp-weights", "/nonexistent/npp.safetensors"], "npp-weights"),
+])
+def test_bad_arguments_fail_in_one_line(data, tmp_path, args, message):
+    proc = npp("evaluate", "--data", data, "--codec", "jpeg", "--out", tmp_path / "o", "--qps", "30,40", *args,
+               check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_labels_and_data_are_clear_errors(data, tmp_path):
+    proc = npp("evaluate", "--data", tmp_path / "none", "--codec", "jpeg", "--out", tmp_path / "o", check=False)
+    assert proc.returncode == 2 and "no such folder" in proc.stderr
+    labels = tmp_path / "l.csv"
+    labels.write_text("file,label\nchelsea.png,tabby\n")
+    proc = npp("evaluate", "--data", data, "--labels", labels, "--codec", "jpeg", "--out", tmp_path / "o",
+               check=False)
+    assert proc.returncode == 2 and "no label for" in proc.stderr
