@@ -133,3 +133,58 @@ def test_missing_labels_and_data_are_clear_errors(data, tmp_path):
     proc = npp("evaluate", "--data", data, "--labels", labels, "--codec", "jpeg", "--out", tmp_path / "o",
                check=False)
     assert proc.returncode == 2 and "no label for" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def npp_weights(tmp_path_factory):
+    """A real NPP checkpoint file as `npp train` writes them (small width, fresh weights:
+    this tests the branch's plumbing, not NPP's quality)."""
+    import torch
+
+    from npp.nn.checkpoint import save_weights
+    from npp.nn.npp_net import NPP
+
+    torch.manual_seed(0)
+    model = NPP(width=0.125)
+    path = tmp_path_factory.mktemp("npp") / "npp.safetensors"
+    save_weights(model.state_dict(), path, "npp", model.config)
+    return path
+
+
+def test_npp_branch_from_a_checkpoint(data, tmp_path, npp_weights):
+    out = tmp_path / "o"
+    args = ("evaluate", "--data", data, "--codec", "jpeg", "--qps", "32,42", "--out", out, "--jobs", "1",
+            "--json", "--quiet", "--npp-weights")
+    summary = json.loads(npp(*args, npp_weights).stdout)
+    assert summary["metric"] == "agreement"  # no labels: agreement with the uncompressed prediction
+    assert set(summary["curves"]) == {"jpeg", "npp+jpeg"} and set(summary["bd_rate"]) == {"npp+jpeg"}
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["config"]["weights_hash"]) == 64
+    npp_rows = [r for r in results["rows"] if r["branch"] == "npp+jpeg"]
+    assert len(npp_rows) == 2 * len(PHOTOS) and all(0 <= r["agreement"] <= 1 for r in npp_rows)
+
+    # other weights: the npp encodes are redone, the plain ones come from the cache
+    from npp.nn.checkpoint import load_weights, save_weights
+
+    state, config, _ = load_weights(npp_weights, "npp")
+    state = {k: (v * 0.9 if k.startswith("pix1.weight") else v) for k, v in state.items()}
+    other = tmp_path / "other.safetensors"
+    save_weights(state, other, "npp", config)
+    npp(*args, other)
+    again = json.loads((out / "results.json").read_text())
+    assert again["config"]["weights_hash"] != results["config"]["weights_hash"]
+    cached = {(r["branch"], r["cached"]) for r in again["rows"] if r["branch"] != "reference"}
+    assert cached == {("jpeg", True), ("npp+jpeg", False)}
+
+
+def test_npp_branch_uses_shipped_weights_or_says_why_not(photo_path, tmp_path):
+    from npp.nn.zoo import SHIPPED_NPP
+
+    proc = npp("evaluate", "--data", photo_path("coffee"), "--codec", "jpeg", "--qps", "32,42", "--out", tmp_path,
+               "--jobs", "1", "--json", "--quiet")
+    curves = json.loads(proc.stdout)["curves"]
+    if SHIPPED_NPP.is_file():
+        assert "npp+jpeg" in curves
+    else:  # never a random model: the branch is left out, with the reason
+        assert set(curves) == {"jpeg"}
+        assert "skipping the npp branch" in proc.stderr and "weights" in proc.stderr

@@ -279,7 +279,7 @@ def evaluate_photo(rgb: np.ndarray, codec: str, qps: Sequence[int], classifier: 
                      weights_hash(npp_model) if npp_model is not None else "")
     t0 = time.perf_counter()
     rows = list(Sweep(spec, classifier, npp_model).run([Item("photo", rgb=rgb, label=label)]))
-    return build_results(spec_config(spec), rows, seconds=time.perf_counter() - t0)
+    return build_results(spec_config(spec, labels=label is not None), rows, seconds=time.perf_counter() - t0)
 
 
 def spec_config(spec: SweepSpec, **extra: object) -> dict:
