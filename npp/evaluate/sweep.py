@@ -180,13 +180,18 @@ class Sweep:
 
     def _submit(self, pool: cf.Executor, items: List[Item]) -> list:
         futures = []
+
+        def submit(item: Item, branch: Optional[Branch], qp: Optional[int], filtered=None) -> None:
+            fut = pool.submit(run_job, Job(item, branch, qp, self.spec, filtered))
+            fut.add_done_callback(lambda _: self.progress(1))  # progress as workers finish
+            futures.append((item, branch, qp, fut))
+
         for item in items:
-            futures.append((item, None, None, pool.submit(run_job, Job(item, None, None, self.spec))))
+            submit(item, None, None)
             rgb = _load(item) if self.npp_model is not None else None
             for branch in self.spec.branches:
                 for qp in self.spec.qps:
-                    filtered = self._npp(rgb, qp) if branch.kind == "npp" else None
-                    futures.append((item, branch, qp, pool.submit(run_job, Job(item, branch, qp, self.spec, filtered))))
+                    submit(item, branch, qp, self._npp(rgb, qp) if branch.kind == "npp" else None)
         return futures
 
     def _npp(self, rgb: np.ndarray, qp: int) -> np.ndarray:
@@ -202,7 +207,6 @@ class Sweep:
             res["qp"] = qp
             res["label"] = item.label
             results.append(res)
-            self.progress(1)
         if self.spec.task == "cls":
             self._classify(results)
         else:
