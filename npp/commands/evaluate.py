@@ -59,7 +59,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from npp.commands.codec import codec_options
     from npp.evaluate.branches import NPP, PLAIN, parse_baselines
     from npp.evaluate.dataset import load_items, parse_shard
-    from npp.evaluate.detection import load_coco
+    from npp.evaluate.detection import check_covers, load_coco
     from npp.evaluate.report import build_results, summary, write_results
     from npp.evaluate.sweep import Sweep, SweepSpec, default_jobs, spec_config
 
@@ -70,8 +70,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise NppError("--labels/--imagefolder are for --task cls; detection takes --coco")
     if args.task == "cls" and args.coco:
         raise NppError("--coco is for --task det")
-    if args.coco:
-        load_coco(Path(args.coco))
+    gt = load_coco(Path(args.coco)) if args.coco else None
     options = codec_options(args)
     ok, reason = create_codec(args.codec, **options).availability()
     if not ok:
@@ -80,6 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                        Path(args.synsets) if args.synsets else None, shard)
     if not items:
         raise NppError(f"--shard {args.shard}: this shard has no images")
+    if gt is not None:
+        check_covers(gt, [i.name for i in items])
     model_name = args.model or DEFAULT_MODELS[args.task]
     npp_model, whash = load_npp_branch(args.npp_weights, not args.no_npp)
     model = load_vision(model_name, args.task)

@@ -24,6 +24,14 @@ def load_coco(path: Path) -> dict:
     return gt
 
 
+def check_covers(gt: dict, names: Sequence[str]) -> None:
+    """Fail before any work when an image to evaluate has no entry in the annotations."""
+    files = {Path(im["file_name"]).name for im in gt["images"]}
+    for name in names:
+        if Path(name).name not in files:
+            raise NppError(f"--coco: {name} is not in the annotation file")
+
+
 def _xywh(box: Sequence[float]) -> List[float]:
     x0, y0, x1, y1 = box
     return [x0, y0, x1 - x0, y1 - y0]
