@@ -188,3 +188,9 @@ def test_npp_branch_uses_shipped_weights_or_says_why_not(photo_path, tmp_path):
     else:  # never a random model: the branch is left out, with the reason
         assert set(curves) == {"jpeg"}
         assert "skipping the npp branch" in proc.stderr and "weights" in proc.stderr
+
+
+def test_info_lists_what_evaluate_measures():
+    info = json.loads(npp("info", "--json").stdout)["evaluate"]
+    assert "top1" in info["tasks"]["cls"] and "map" in info["tasks"]["det"]
+    assert info["default_jobs"] >= 1 and "pchip" in info["bd_rate"]

@@ -124,6 +124,18 @@ def print_table(results: dict) -> None:
               f"[95% CI {lo:+.1f}, {hi:+.1f}]")
 
 
+def info_section() -> dict:
+    """What `npp evaluate` can measure here (the "evaluate" part of `npp info --json`)."""
+    from importlib.metadata import version
+
+    from npp.evaluate.sweep import default_jobs
+
+    return {"tasks": {"cls": ["psnr", "msssim", "kl", "agreement", "top1", "top5"], "det": ["psnr", "msssim", "map", "map50"]},
+            "baselines": ["blur:SIGMA", "down:FACTOR"], "default_qps": [int(q) for q in DEFAULT_QPS.split(",")],
+            "bd_rate": f"bjontegaard {version('bjontegaard')} pchip, upper envelope, paired bootstrap",
+            "default_jobs": default_jobs()}
+
+
 def run_merge(args: argparse.Namespace) -> int:
     from npp.evaluate.merge import merge_results
     from npp.evaluate.report import summary, write_results

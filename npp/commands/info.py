@@ -14,7 +14,9 @@ def collect() -> dict:
     for name in list_codecs():
         ok, reason = create_codec(name).availability()
         codecs[name] = {"available": ok, "reason": reason}
-    return {"codecs": codecs}
+    from npp.commands.evaluate import info_section
+
+    return {"codecs": codecs, "evaluate": info_section()}
 
 
 def run(args: argparse.Namespace) -> int:
