@@ -75,16 +75,33 @@ def test_near_lossless_point_keeps_the_uncompressed_accuracy(run):
     assert csv[0].startswith("image,branch,qp") and len(csv) == 1 + len(PHOTOS) * (1 + 2 * len(QPS))
 
 
-def test_rerun_reuses_the_encode_cache(run, data):
+def test_rerun_skips_finished_photos(run, data):
     out, summary, _ = run
-    results = json.loads((out / "results.json").read_text())
-    assert not any(r.get("cached") for r in results["rows"])
+    before = (out / "rows.jsonl").read_bytes()
     again = npp("evaluate", "--data", data, "--labels", LABELS, "--codec", "jpeg", "--qps", ",".join(map(str, QPS)),
                 "--baselines", "blur:1.0", "--out", out, "--jobs", "1", "--json", "--no-npp", "--quiet")
     assert json.loads(again.stdout) == summary
-    rerun = json.loads((out / "results.json").read_text())
-    coded = [r for r in rerun["rows"] if r["branch"] != "reference"]
-    assert coded and all(r["cached"] for r in coded)
+    assert "3 of 3 photos already done" in again.stderr
+    assert (out / "rows.jsonl").read_bytes() == before
+
+
+def test_killed_run_resumes_from_its_log_and_cache(run, data, tmp_path):
+    out, summary, _ = run
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    lines = (out / "rows.jsonl").read_text().splitlines(keepends=True)
+    # killed while writing the second photo's line: one photo done, a torn line after it
+    (killed / "rows.jsonl").write_text(lines[0] + lines[1] + lines[2][: len(lines[2]) // 2])
+    resumed = npp("evaluate", "--data", data, "--labels", LABELS, "--codec", "jpeg", "--qps", ",".join(map(str, QPS)),
+                  "--baselines", "blur:1.0", "--out", killed, "--cache", out / "cache", "--jobs", "1", "--json",
+                  "--no-npp", "--quiet")
+    assert json.loads(resumed.stdout) == summary
+    assert "1 of 3 photos already done" in resumed.stderr
+    rows = json.loads((killed / "results.json").read_text())["rows"]
+    first = json.loads(lines[1])[0]["image"]
+    coded = [r for r in rows if r["branch"] != "reference"]
+    assert all(r["cached"] is (r["image"] != first) for r in coded)  # the rest came from the encode cache
+    assert len((killed / "rows.jsonl").read_text().splitlines()) == 1 + len(PHOTOS)
 
 
 def test_shards_merge_to_the_unsharded_result(run, data, tmp_path):

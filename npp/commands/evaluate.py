@@ -54,6 +54,15 @@ def load_npp_branch(weights: str | None, wanted: bool):
     return model, weights_hash(model)
 
 
+def labels_id(args: argparse.Namespace) -> str | None:
+    """Names the labels in the config, so results (and resumed rows) with other labels differ."""
+    if args.labels:
+        import hashlib
+
+        return "csv:" + hashlib.sha256(Path(args.labels).read_bytes()).hexdigest()[:16]
+    return "imagefolder" if args.imagefolder else None
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from npp.codecs import create_codec
     from npp.commands.codec import codec_options
@@ -61,7 +70,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from npp.evaluate.dataset import load_items, parse_shard
     from npp.evaluate.detection import check_covers, load_coco
     from npp.evaluate.report import build_results, summary, write_results
+    from npp.evaluate.resume import RowLog
     from npp.evaluate.sweep import Sweep, SweepSpec, default_jobs, spec_config
+    from tqdm import tqdm
 
     qps = parse_qps(args.qps)
     shard = parse_shard(args.shard)
@@ -88,18 +99,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     cache = Path(args.cache) if args.cache else out / "cache"
     spec = SweepSpec(args.codec, qps, args.task, branches, options, cache, whash)
-    jobs = args.jobs or default_jobs()
-    sweep = Sweep(spec, model, npp_model, jobs=jobs)
-    total = len(items) * sweep.points_per_image
-    from tqdm import tqdm
-
-    t0 = time.perf_counter()
-    with tqdm(total=total, unit="pt", desc=f"evaluate {args.codec}", file=sys.stderr, disable=args.quiet,
-              mininterval=1.0) as bar:
-        sweep.progress = bar.update
-        rows = list(sweep.run(items))
-    config = spec_config(spec, model=model_name, labels=bool(args.labels or args.imagefolder),
+    config = spec_config(spec, model=model_name, labels=labels_id(args),
                          coco=str(Path(args.coco).resolve()) if args.coco else None, shard=list(shard))
+    log = RowLog(out / "rows.jsonl", config)
+    todo = [i for i in items if not log.done(i.name)]
+    if len(todo) < len(items):
+        print(f"npp evaluate: resuming: {len(items) - len(todo)} of {len(items)} photos already done "
+              f"(in {out / 'rows.jsonl'})", file=sys.stderr)
+    sweep = Sweep(spec, model, npp_model, jobs=args.jobs or default_jobs())
+    t0 = time.perf_counter()
+    with tqdm(total=len(todo) * sweep.points_per_image, unit="pt", desc=f"evaluate {args.codec}", file=sys.stderr,
+              disable=args.quiet, mininterval=1.0) as bar:
+        sweep.progress = bar.update
+        for image_rows in sweep.run_images(todo):
+            log.append(image_rows)
+    rows = [r for i in items for r in log.rows[i.name]]
     results = build_results(config, rows, seconds=time.perf_counter() - t0)
     write_results(out, results)
     if args.json:

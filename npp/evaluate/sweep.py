@@ -178,6 +178,13 @@ class Sweep:
             while pending:
                 yield from self._finish(pending.popleft())
 
+    def run_images(self, items: Iterable[Item]) -> Iterator[List[dict]]:
+        """Like `run`, one list of rows per image (reference row first)."""
+        import itertools
+
+        for _, rows in itertools.groupby(self.run(items), key=lambda r: r["image"]):
+            yield list(rows)
+
     def _submit(self, pool: cf.Executor, items: List[Item]) -> list:
         futures = []
 
