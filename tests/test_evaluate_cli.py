@@ -133,6 +133,8 @@ def test_shards_merge_to_the_unsharded_result(run, data, tmp_path):
     (["--baselines", "sharpen:2"], "baselines"),
     (["--shard", "2/2"], "shard"),
     (["--npp-weights", "/nonexistent/npp.safetensors"], "npp-weights"),
+    (["--model", "no_such_model"], "unknown model"),
+    (["--model", "nanodet"], "det model"),
 ])
 def test_bad_arguments_fail_in_one_line(data, tmp_path, args, message):
     proc = npp("evaluate", "--data", data, "--codec", "jpeg", "--out", tmp_path / "o", "--qps", "30,40", *args,

@@ -28,11 +28,23 @@ def parse_qps(text: str) -> list:
     return sorted(qps)
 
 
-def load_vision(name: str, task: str):
+def check_vision(name: str, task: str) -> None:
+    """Fail early (before any codec work) on an unknown, wrong-task or unavailable model."""
     try:
-        from npp.vision import create_model
+        from npp.vision import model_spec
     except ImportError as exc:
         raise NppError(f"vision models are not installed here ({exc})") from None
+    spec = model_spec(name)
+    if spec.task != task:
+        raise NppError(f"--model {name} is a {spec.task} model, not {task}")
+    ok, reason = spec.status()
+    if not ok:
+        raise NppError(f"--model {name} cannot run here: {reason}")
+
+
+def load_vision(name: str, task: str):
+    from npp.vision import create_model
+
     return create_model(name, task=task)
 
 
@@ -93,8 +105,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if gt is not None:
         check_covers(gt, [i.name for i in items])
     model_name = args.model or DEFAULT_MODELS[args.task]
+    check_vision(model_name, args.task)
     npp_model, whash = load_npp_branch(args.npp_weights, not args.no_npp)
-    model = load_vision(model_name, args.task)
     branches = [PLAIN] + ([NPP] if npp_model is not None else []) + baselines
     out = Path(args.out)
     cache = Path(args.cache) if args.cache else out / "cache"
@@ -106,6 +118,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if len(todo) < len(items):
         print(f"npp evaluate: resuming: {len(items) - len(todo)} of {len(items)} photos already done "
               f"(in {out / 'rows.jsonl'})", file=sys.stderr)
+    model = load_vision(model_name, args.task) if todo else None
     sweep = Sweep(spec, model, npp_model, jobs=args.jobs or default_jobs())
     t0 = time.perf_counter()
     with tqdm(total=len(todo) * sweep.points_per_image, unit="pt", desc=f"evaluate {args.codec}", file=sys.stderr,
