@@ -279,7 +279,7 @@ def weights_hash(model: torch.nn.Module) -> str:
 def evaluate_photo(rgb: np.ndarray, codec: str, qps: Sequence[int], classifier: torch.nn.Module,
                    npp_model: Optional[torch.nn.Module] = None, baselines: Sequence[Branch] = (),
                    codec_options: Optional[Dict[str, object]] = None, label: Optional[int] = None,
-                   cache_dir: Optional[Path] = None) -> dict:
+                   cache_dir: Optional[Path] = None, jobs: int = 1) -> dict:
     """Curves and BD-rates for one in-memory photo (the app's Curves tab): the plain
     codec, `npp+<codec>` when `npp_model` is given, and `baselines`. Returns the same
     results object as `npp evaluate` (see `npp.evaluate.report.build_results`)."""
@@ -289,7 +289,7 @@ def evaluate_photo(rgb: np.ndarray, codec: str, qps: Sequence[int], classifier: 
     spec = SweepSpec(codec, list(qps), "cls", branches, dict(codec_options or {}), cache_dir,
                      weights_hash(npp_model) if npp_model is not None else "")
     t0 = time.perf_counter()
-    rows = list(Sweep(spec, classifier, npp_model).run([Item("photo", rgb=rgb, label=label)]))
+    rows = list(Sweep(spec, classifier, npp_model, jobs=jobs).run([Item("photo", rgb=rgb, label=label)]))
     return build_results(spec_config(spec, labels=label is not None), rows, seconds=time.perf_counter() - t0)
 
 
