@@ -33,6 +33,7 @@ def evaluate(data, out, *extra):
 def test_map_against_coco_annotations(darknet, tmp_path):
     summary, results = evaluate(darknet, tmp_path / "coco", "--coco", COCO)
     assert (summary["task"], summary["metric"]) == ("det", "map")
+    assert (tmp_path / "coco" / "curves.png").read_bytes()[:4] == b"\x89PNG"
     curve = results["curves"]["jpeg"]
     assert all(0.0 <= v <= 1.0 for v in curve["map"] + curve["map50"])
     assert curve["map50"][0] >= curve["map"][0] > 0.3  # NanoDet finds the hand-boxed objects

@@ -40,10 +40,6 @@ class Branch:
         """Identifies the filter in cache keys (NPP adds its weights hash separately)."""
         return self.kind if self.kind in ("plain", "npp") else f"{self.kind}:{self.param!r}"
 
-    @property
-    def is_baseline(self) -> bool:
-        return self.kind in ("blur", "down")
-
     def prefilter(self, rgb: np.ndarray) -> np.ndarray:
         """The image the codec sees (NPP is applied by the caller, which holds the model)."""
         if self.kind == "blur":
