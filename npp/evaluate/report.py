@@ -100,7 +100,7 @@ def build_results(config: dict, rows: Sequence[dict], seconds: Optional[float] =
             bd[f][name] = _bd(curves, mats, plain, name, f)
     baselines = [b for b in config["branches"] if b.split("+")[0].startswith(("blur", "down"))]
     npp = next((b for b in config["branches"] if b.startswith("npp+")), None)
-    best = None
+    best = None  # the baseline with the lowest BD-rate on the summary metric
     scored = [(bd[metric][b]["value"], b) for b in baselines if _finite(bd[metric][b]["value"]) is not None]
     if scored:
         best = min(scored)[1]
@@ -116,7 +116,7 @@ def build_results(config: dict, rows: Sequence[dict], seconds: Optional[float] =
         "best_baseline": best,
         "npp_vs_best_baseline": vs_best,
         "bd_rate_fit": "bjontegaard pchip on log10(bpp) vs quality, operational upper envelope",
-        "rows": [{k: v for k, v in r.items()} for r in rows],
+        "rows": rows,
     }
 
 
