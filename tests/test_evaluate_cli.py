@@ -213,3 +213,13 @@ def test_info_lists_what_evaluate_measures():
     info = json.loads(npp("info", "--json").stdout)["evaluate"]
     assert "top1" in info["tasks"]["cls"] and "map" in info["tasks"]["det"]
     assert info["default_jobs"] >= 1 and "pchip" in info["bd_rate"]
+
+
+def test_unreadable_photo_is_named_in_one_line(photo_path, tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(photo_path("coffee"), d / "coffee.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    proc = npp("evaluate", "--data", d, "--codec", "jpeg", "--qps", "30,40", "--out", tmp_path / "o", "--jobs", "2",
+               "--quiet", "--no-npp", check=False)
+    assert proc.returncode == 2 and "broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
