@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from npp.codecs import list_codecs
+
 LABELS = Path(__file__).parent / "data" / "evaluate" / "labels.csv"
 PHOTOS = ("chelsea", "coffee", "astronaut")
 QPS = (1, 32, 42)
@@ -223,3 +225,14 @@ def test_unreadable_photo_is_named_in_one_line(photo_path, tmp_path):
     proc = npp("evaluate", "--data", d, "--codec", "jpeg", "--qps", "30,40", "--out", tmp_path / "o", "--jobs", "2",
                "--quiet", "--no-npp", check=False)
     assert proc.returncode == 2 and "broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("codec", list_codecs())
+def test_every_codec_counts_the_bits_npp_encode_writes(codec, photo_path, tmp_path):
+    photo = photo_path("chelsea")
+    proc = npp("evaluate", "--data", photo, "--codec", codec, "--qps", "32,40", "--out", tmp_path / "o", "--jobs", "1",
+               "--no-npp", "--quiet", "--json")
+    curve = json.loads(proc.stdout)["curves"][codec]
+    for qp, bpp in zip(curve["qp"], curve["bpp"]):
+        row = json.loads(npp("encode", "--codec", codec, "--qp", qp, photo, "-o", tmp_path / f"{qp}", "--json").stdout)
+        assert bpp == pytest.approx(row["bpp"], rel=1e-12)
