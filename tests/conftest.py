@@ -43,3 +43,19 @@ def photo():
 @pytest.fixture(scope="session")
 def npp_cache() -> Path:
     return Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp"))
+
+
+@pytest.fixture(scope="session")
+def bellard(npp_cache):
+    """Every .bpg handed to `bellard.add(data, our_decode, label)` must decode in Bellard's own
+    decoder to >= 37 dB from our decode; checked in one node run when the session ends."""
+    from bellard import BellardCheck, decoder_js
+
+    check = BellardCheck(decoder_js(npp_cache))
+    yield check
+    try:
+        failures = check.check()
+    finally:
+        check.close()
+    if failures:
+        pytest.fail("Bellard's decoder disagrees:\n" + "\n".join(failures), pytrace=False)

@@ -22,6 +22,9 @@ from npp.errors import NppError
 X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow", "placebo")
 PIXEL_FORMAT = {"420": 1, "444": 3}
+#: FFmpeg's libx265 wrapper refuses pictures under 16x16, and BPG codes the picture padded only
+#: to a multiple of 8 (genuine bpgenc crashes on such images)
+MIN_SIDE = 9
 
 
 def x265_available() -> tuple[bool, str]:
@@ -79,6 +82,8 @@ class BpgCodec(Codec):
 
     def encode_bytes(self, rgb: np.ndarray, qp: int) -> bytes:
         h, w = rgb.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            raise NppError(f"BPG needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {w}x{h}")
         planes = colour.rgb_to_planes(rgb, self.chroma, 8)
         planes = colour.pad_planes(planes, bpgfile.CB_PAD, self.chroma)
         stream = x265_encode(planes, self.chroma, qp, self.level)
