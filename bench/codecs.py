@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from npp.codecs import bpgfile, colour, create_codec  # noqa: E402
-from npp.codecs.avstream import decode_picture  # noqa: E402
 from npp.codecs.bpg import x265_encode  # noqa: E402
 from npp.fsutil import atomic_write_text  # noqa: E402
 from npp.image import load_rgb  # noqa: E402

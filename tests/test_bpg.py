@@ -13,7 +13,7 @@ from npp.codecs import bpgfile, create_codec
 from npp.errors import NppError
 
 EXPECTED = Path(__file__).parent / "expected"
-GENUINE = {"420": (128, 96, 1), "444": (96, 64, 3), "odd": (53, 37, 1)}
+GENUINE = {"420": (128, 96, 1), "444": (96, 64, 3), "odd": (53, 37, 1), "gray": (130, 100, 0)}
 
 
 @pytest.mark.parametrize("kind", sorted(GENUINE))

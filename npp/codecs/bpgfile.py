@@ -8,8 +8,8 @@ back into a standard Annex-B stream, synthesising VPS and SPS, for any HEVC deco
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from dataclasses import dataclass
+from typing import Tuple
 
 from npp.codecs.bitstream import (
     BitReader,
@@ -67,7 +67,6 @@ class HevcFields:
     ext: int = 0
     range_ext: int = 0
     range_flags: int = 0
-    extra: Dict[str, int] = field(default_factory=dict, compare=False)
 
 
 def _nal_type(nal: bytes) -> int:

@@ -78,22 +78,20 @@ def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, bit_depth: int =
 
 def _decimate_axis(a: np.ndarray, axis: int) -> np.ndarray:
     """Unnormalised half-phase decimation by 2 along `axis` (edges replicated)."""
-    n = a.shape[axis]
-    n2 = (n + 1) // 2
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (4, 6)
-    p = np.pad(a, pad, mode="edge")
-    acc = np.zeros(a.shape[:axis] + (n2,) + a.shape[axis + 1:], dtype=np.int64)
+    a = np.moveaxis(a, axis, 0)
+    n2 = (a.shape[0] + 1) // 2
+    p = np.pad(a, [(4, 6)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    acc = np.zeros((n2,) + a.shape[1:], dtype=np.int32)
     for k, c in enumerate(_DECIMATE):
-        acc += c * np.take(p, np.arange(k, k + 2 * n2, 2), axis=axis)
-    return acc
+        acc += int(c) * p[k:k + 2 * n2:2]
+    return np.moveaxis(acc, 0, axis)
 
 
 def downsample_chroma(c: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     """A 4:4:4 chroma plane to 4:2:0 (ceil(H/2) x ceil(W/2)), chroma centred (bpgenc's filter)."""
     _check_depth(bit_depth)
     h_shift = bit_depth - 7
-    horiz = (_decimate_axis(c.astype(np.int64), 1) + (1 << (h_shift - 1))) >> h_shift
+    horiz = (_decimate_axis(c.astype(np.int32), 1) + (1 << (h_shift - 1))) >> h_shift
     v_shift = 21 - bit_depth
     both = (_decimate_axis(horiz, 0) + (1 << (v_shift - 1))) >> v_shift
     return np.clip(both, 0, (1 << bit_depth) - 1).astype(np.uint16)
@@ -101,30 +99,22 @@ def downsample_chroma(c: np.ndarray, bit_depth: int = 8) -> np.ndarray:
 
 def _interp_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
     """Unnormalised interpolation by 2 along `axis` to length n (edges replicated)."""
+    a = np.moveaxis(a, axis, 0)
     n2 = (n + 1) // 2
-    a = np.take(a, np.arange(n2), axis=axis)
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (3, 3)
-    p = np.pad(a, pad, mode="edge")
-    shape = list(a.shape)
-    shape[axis] = 2 * n2
-    out = np.zeros(shape, dtype=np.int64)
-    even = [slice(None)] * a.ndim
-    odd = [slice(None)] * a.ndim
-    even[axis] = slice(0, None, 2)
-    odd[axis] = slice(1, None, 2)
+    p = np.pad(a[:n2], [(3, 3)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    out = np.zeros((2 * n2,) + a.shape[1:], dtype=np.int32)
     for k in range(7):
-        win = np.take(p, np.arange(k, k + n2), axis=axis)
-        out[tuple(even)] += _INTERP_EVEN[k] * win
-        out[tuple(odd)] += _INTERP_ODD[k] * win
-    return np.take(out, np.arange(n), axis=axis)
+        win = p[k:k + n2]
+        out[0::2] += int(_INTERP_EVEN[k]) * win
+        out[1::2] += int(_INTERP_ODD[k]) * win
+    return np.moveaxis(out[:n], 0, axis)
 
 
 def upsample_chroma(c: np.ndarray, width: int, height: int, bit_depth: int = 8) -> np.ndarray:
     """A 4:2:0 chroma plane back to height x width (libbpg's interpolation, centred chroma)."""
     _check_depth(bit_depth)
     v_shift = bit_depth - 8
-    vert = _interp_axis(c.astype(np.int64), height, 0)
+    vert = _interp_axis(c.astype(np.int32), height, 0)
     if v_shift:
         vert = (vert + (1 << (v_shift - 1))) >> v_shift
     h_shift = 20 - bit_depth

@@ -12,8 +12,10 @@ def collect() -> dict:
 
     codecs = {}
     for name in list_codecs():
-        ok, reason = create_codec(name).availability()
-        codecs[name] = {"available": ok, "reason": reason}
+        codec = create_codec(name)
+        ok, reason = codec.availability()
+        codecs[name] = {"available": ok, "reason": reason, "extension": codec.extension,
+                        "options": codec.options()}
     return {"codecs": codecs}
 
 
