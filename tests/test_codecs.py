@@ -158,3 +158,9 @@ def test_concurrent_encodes_in_processes_match_in_process_ones(photo):
     with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         there = list(pool.map(_encode_job, jobs))
     assert there == here
+
+
+def test_vvc_is_smaller_than_bpg_at_qp32_with_default_settings(crop):
+    vvc = create_codec("vvc").encode(crop, 32)  # preset medium
+    bpg = create_codec("bpg").encode(crop, 32)  # level 8 (bpgenc's default)
+    assert vvc.nbytes < bpg.nbytes

@@ -52,7 +52,7 @@ def x265_encode(planes: colour.Planes, chroma: str, qp: int, level: int) -> byte
     ctx.options = {
         "preset": X265_PRESETS[level],
         "tune": "ssim",
-        "x265-params": f"qp={qp}:keyint=1:info=0:amp=1:rect=1:hash=0:log-level=none",
+        "x265-params": f"qp={qp}:ipratio=1.4:keyint=1:info=0:amp=1:rect=1:hash=0:log-level=none",
     }
     frame = planes_to_frame(tuple(p.astype(np.uint8) for p in planes), pix_fmt)
     try:
