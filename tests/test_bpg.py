@@ -86,7 +86,8 @@ def test_damaged_headers_are_refused(how):
         create_codec("bpg").decode(_damage(data, how))
 
 
-@pytest.mark.parametrize("options", [{"level": 0}, {"level": 10}, {"level": True}, {"chroma": "422"}])
+@pytest.mark.parametrize("options", [{"level": 0}, {"level": 10}, {"level": True}, {"level": "x"},
+                                     {"level": 2.5}, {"chroma": "422"}])
 def test_bad_options_are_refused(options):
     with pytest.raises(NppError):
         create_codec("bpg", **options)

@@ -1,9 +1,10 @@
-"""Moving YCbCr planes in and out of PyAV (libx265, FFmpeg's HEVC and VVC decoders).
+"""PyAV plumbing: which FFmpeg codecs it has, and YCbCr planes in and out of libx265 and
+FFmpeg's HEVC and VVC decoders.
 
 Decoding refuses half-decodable input. A complete HEVC/VVC slice ends with its own
 end-of-slice flag, so the decoded picture cannot depend on bytes after the end of the stream;
 a truncated slice is read on into whatever follows. Decoding the stream once as it is and once
-followed by 0xFF filler therefore gives two different pictures exactly when the data ran out.
+followed by 0xFF filler therefore gives two different pictures when the data ran out early.
 """
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ PIX_FMTS = {
     "gray": (8, "gray"), "yuv420p10le": (10, "420"), "yuv444p10le": (10, "444"), "gray10le": (10, "gray"),
 }
 _FILLER = b"\xff" * 32
+
+
+def pyav_has(*codecs: str) -> tuple[bool, str]:
+    """(ok, reason): whether PyAV is installed with these FFmpeg codecs."""
+    try:
+        import av
+    except ImportError as exc:
+        return False, f"PyAV is not installed ({exc})"
+    missing = [c for c in codecs if c not in av.codecs_available]
+    if missing:
+        return False, f"this PyAV build lacks {', '.join(missing)} (av==18.1.0 has them)"
+    return True, ""
 
 
 def planes_to_frame(planes: Tuple[np.ndarray, ...], pix_fmt: str):

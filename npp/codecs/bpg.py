@@ -14,7 +14,7 @@ from typing import Dict
 import numpy as np
 
 from npp.codecs import bpgfile, colour
-from npp.codecs.avstream import decode_picture, planes_to_frame
+from npp.codecs.avstream import decode_picture, planes_to_frame, pyav_has
 from npp.codecs.base import Codec, register_codec
 from npp.errors import NppError
 
@@ -25,18 +25,6 @@ PIXEL_FORMAT = {"420": 1, "444": 3}
 #: FFmpeg's libx265 wrapper refuses pictures under 16x16, and BPG codes the picture padded only
 #: to a multiple of 8 (genuine bpgenc crashes on such images)
 MIN_SIDE = 9
-
-
-def x265_available() -> tuple[bool, str]:
-    try:
-        import av
-    except ImportError as exc:
-        return False, f"PyAV is not installed ({exc})"
-    if "libx265" not in av.codecs_available:
-        return False, "this PyAV build has no libx265 encoder"
-    if "hevc" not in av.codecs_available:
-        return False, "this PyAV build has no HEVC decoder"
-    return True, ""
 
 
 def x265_encode(planes: colour.Planes, chroma: str, qp: int, level: int) -> bytes:
@@ -67,7 +55,11 @@ class BpgCodec(Codec):
     extension = ".bpg"
 
     def __init__(self, level: int = 8, chroma: str = "420") -> None:
-        if isinstance(level, bool) or int(level) != level or not 1 <= int(level) <= 9:
+        try:
+            ok = not isinstance(level, bool) and int(level) == level and 1 <= int(level) <= 9
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise NppError(f"BPG level must be an integer in 1..9 (bpgenc -m), got {level}")
         if str(chroma) not in PIXEL_FORMAT:
             raise NppError(f"BPG chroma must be 420 or 444, got {chroma}")
@@ -78,7 +70,7 @@ class BpgCodec(Codec):
         return {"level": self.level, "chroma": self.chroma}
 
     def availability(self) -> tuple[bool, str]:
-        return x265_available()
+        return pyav_has("libx265", "hevc")
 
     def encode_bytes(self, rgb: np.ndarray, qp: int) -> bytes:
         h, w = rgb.shape[:2]
@@ -91,7 +83,7 @@ class BpgCodec(Codec):
         return bpgfile.write_bpg(stream, header)
 
     def decode(self, data: bytes) -> np.ndarray:
-        ok, reason = x265_available()
+        ok, reason = pyav_has("hevc")
         if not ok:
             raise NppError(f"cannot decode BPG here: {reason}")
         header, stream = bpgfile.read_bpg(data)

@@ -19,7 +19,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from npp.codecs import colour
-from npp.codecs.avstream import decode_picture
+from npp.codecs.avstream import decode_picture, pyav_has
 from npp.codecs.base import Codec, register_codec
 from npp.codecs.bitstream import add_emulation_prevention, nal_spans, remove_emulation_prevention
 from npp.errors import NppError
@@ -57,13 +57,7 @@ def _probe_vvc() -> tuple[bool, str]:
         return False, f"ffmpeg from imageio-ffmpeg cannot run ({exc})"
     if "libvvenc" not in out:
         return False, "the ffmpeg from imageio-ffmpeg has no libvvenc (imageio-ffmpeg==0.8.1 has it)"
-    try:
-        import av
-    except ImportError as exc:
-        return False, f"PyAV is not installed ({exc})"
-    if "vvc" not in av.codecs_available:
-        return False, "this PyAV build has no VVC decoder"
-    return True, ""
+    return pyav_has("vvc")
 
 
 def vvc_available() -> tuple[bool, str]:
