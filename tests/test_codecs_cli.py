@@ -113,3 +113,14 @@ def test_bad_codec_arguments_fail_in_one_line(args, words, small_png, tmp_path):
     proc = npp("encode", *args, small_png, "-o", tmp_path / "x")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_decode_reads_genuine_bpgenc_files(tmp_path):
+    expected = ROOT / "tests" / "expected"
+    files = sorted(expected.glob("genuine_*.bpg"))
+    proc = npp("decode", *files, "-o", tmp_path, "--json")
+    assert proc.returncode == 0, proc.stderr
+    for f in files:
+        ours = np.asarray(Image.open(tmp_path / f"{f.stem}.png").convert("RGB"))
+        ref = np.asarray(Image.open(expected / f"{f.stem}.bpgdec.png").convert("RGB"))
+        assert ours.shape == ref.shape and psnr(ours, ref) >= 37

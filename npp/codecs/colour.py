@@ -22,6 +22,8 @@ _DECIMATE = np.array([2, -4, -8, 17, 57, 57, 17, -8, -4, 2], dtype=np.int64)
 # use the mirror image.
 _INTERP_EVEN = np.array([2, -6, 18, 57, -10, 4, -1], dtype=np.int64)
 _INTERP_ODD = _INTERP_EVEN[::-1].copy()
+#: rows converted at a time, to bound the 64-bit temporaries on large images
+_ROWS = 256
 
 
 def _check_depth(bit_depth: int) -> None:
@@ -40,17 +42,15 @@ def rgb_to_ycbcr(rgb: np.ndarray, bit_depth: int = 8) -> Planes:
         (0.5, -0.5 * (1 - KR - KB) / (1 - KR), -0.5 * KB / (1 - KR)),
     )
     m = np.array([[int(np.rint(c * mult)) for c in row] for row in rows], dtype=np.int64)
-    rgb64 = rgb.astype(np.int64)
     rnd = 1 << (shift - 1)
     top = (1 << bit_depth) - 1
     centre = 1 << (bit_depth - 1)
-    out = []
-    for i in range(3):
-        acc = rgb64 @ m[i]
-        v = (acc + rnd) >> shift
-        if i:
-            v = v + centre
-        out.append(np.clip(v, 0, top).astype(np.uint16))
+    out = [np.empty(rgb.shape[:2], dtype=np.uint16) for _ in range(3)]
+    for r0 in range(0, rgb.shape[0], _ROWS):
+        block = rgb[r0:r0 + _ROWS].astype(np.int64)
+        for i in range(3):
+            v = (block @ m[i] + rnd) >> shift
+            out[i][r0:r0 + _ROWS] = np.clip(v + (centre if i else 0), 0, top)
     return out[0], out[1], out[2]
 
 
@@ -66,13 +66,15 @@ def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, bit_depth: int =
     b_cb = int(np.rint(2 * (1 - KB) * mult))
     centre = 1 << (bit_depth - 1)
     rnd = 1 << (shift - 1)
-    yv = y.astype(np.int64) * one + rnd
-    cbv = cb.astype(np.int64) - centre
-    crv = cr.astype(np.int64) - centre
     rgb = np.empty(y.shape + (3,), dtype=np.uint8)
-    rgb[..., 0] = np.clip((yv + r_cr * crv) >> shift, 0, 255)
-    rgb[..., 1] = np.clip((yv - g_cb * cbv - g_cr * crv) >> shift, 0, 255)
-    rgb[..., 2] = np.clip((yv + b_cb * cbv) >> shift, 0, 255)
+    for r0 in range(0, y.shape[0], _ROWS):
+        rows = slice(r0, r0 + _ROWS)
+        yv = y[rows].astype(np.int64) * one + rnd
+        cbv = cb[rows].astype(np.int64) - centre
+        crv = cr[rows].astype(np.int64) - centre
+        rgb[rows, :, 0] = np.clip((yv + r_cr * crv) >> shift, 0, 255)
+        rgb[rows, :, 1] = np.clip((yv - g_cb * cbv - g_cr * crv) >> shift, 0, 255)
+        rgb[rows, :, 2] = np.clip((yv + b_cb * cbv) >> shift, 0, 255)
     return rgb
 
 
