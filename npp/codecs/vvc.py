@@ -25,8 +25,9 @@ from npp.codecs.bitstream import add_emulation_prevention, nal_spans, remove_emu
 from npp.errors import NppError
 
 PRESETS = ("faster", "fast", "medium", "slow", "slower")
-#: seconds one vvenc run may take before it is killed (preset slower on a 40 MP image is slow)
-ENCODE_TIMEOUT_S = 900
+#: a vvenc run is killed after 120 s plus this many seconds per megapixel (several times what
+#: each preset took on a loaded 2-core machine: medium about 35 s/MP)
+TIMEOUT_S_PER_MP = {"faster": 30, "fast": 60, "medium": 150, "slow": 400, "slower": 1000}
 NAL_PREFIX_SEI = 23
 SEI_USER_DATA_UNREGISTERED = 5
 #: full-range BT.601, for the raw input (so ffmpeg converts nothing) and in the VUI
@@ -125,11 +126,11 @@ class VvcCodec(Codec):
                 "-vvenc-params", "GOPSize=1:IntraPeriod=1:IntraQPOffset=-3",
                 *COLOUR_ARGS, "-f", "vvc", "-y", str(out),
             ]
+            timeout = 120 + TIMEOUT_S_PER_MP[self.preset] * pw * ph / 1e6
             try:
-                proc = subprocess.run(cmd, input=raw, capture_output=True, timeout=ENCODE_TIMEOUT_S,
-                                      check=False)
+                proc = subprocess.run(cmd, input=raw, capture_output=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
-                raise NppError(f"vvenc took longer than {ENCODE_TIMEOUT_S} s") from None
+                raise NppError(f"vvenc took longer than {timeout:.0f} s") from None
             if proc.returncode != 0 or not out.is_file():
                 msg = proc.stderr.decode(errors="replace").strip().splitlines()
                 raise NppError(f"vvenc failed: {msg[-1] if msg else f'exit status {proc.returncode}'}")
