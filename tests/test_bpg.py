@@ -13,7 +13,8 @@ from npp.codecs import bpgfile, create_codec
 from npp.errors import NppError
 
 EXPECTED = Path(__file__).parent / "expected"
-GENUINE = {"420": (128, 96, 1), "444": (96, 64, 3), "odd": (53, 37, 1), "gray": (130, 100, 0)}
+GENUINE = {"420": (128, 96, 1), "444": (96, 64, 3), "odd": (53, 37, 1), "gray": (130, 100, 0),
+           "exif": (96, 64, 1)}
 
 
 @pytest.mark.parametrize("kind", sorted(GENUINE))
@@ -27,7 +28,7 @@ def test_genuine_bpgenc_files_decode_as_bpgdec_does(kind):
     assert psnr(out, ref) >= MIN_PSNR_DB
 
 
-@pytest.mark.parametrize("kind", sorted(GENUINE))
+@pytest.mark.parametrize("kind", sorted(set(GENUINE) - {"exif"}))  # the writer keeps no metadata
 def test_rewriting_a_genuine_file_gives_its_bytes(kind):
     data = (EXPECTED / f"genuine_{kind}.bpg").read_bytes()
     header, annexb = bpgfile.read_bpg(data)
