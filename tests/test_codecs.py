@@ -50,7 +50,7 @@ def test_round_trip(name, photo, bellard):
 
 
 @pytest.mark.parametrize("name", CODECS)
-def test_bpp_is_counted_from_the_written_file(name, photo, tmp_path):
+def test_bpp_is_counted_from_the_written_file(name, photo, tmp_path, bellard):
     rgb = photo("chelsea")[:150, :201]
     codec = make(name)
     enc = codec.encode(rgb, 32)
@@ -60,6 +60,8 @@ def test_bpp_is_counted_from_the_written_file(name, photo, tmp_path):
     assert enc.nbytes == size
     assert enc.bpp == pytest.approx(8 * size / (201 * 150), rel=1e-12)
     assert np.array_equal(codec.decode(path.read_bytes()), codec.decode(enc.data))
+    if name == "bpg":
+        bellard.add(enc.data, codec.decode(enc.data), "written file")
 
 
 @pytest.mark.parametrize("name", CODECS)
@@ -106,9 +108,11 @@ def test_tiny_images(name, h, w, photo):
 
 
 @pytest.fixture(scope="module")
-def encoded(photo):
+def encoded(photo, bellard):
     rgb = photo("chelsea")[:128, :192]
-    return {name: make(name).encode(rgb, 32).data for name in CODECS}
+    out = {name: make(name).encode(rgb, 32).data for name in CODECS}
+    bellard.add(out["bpg"], make("bpg").decode(out["bpg"]), "before damage")
+    return out
 
 
 @pytest.mark.parametrize("name", CODECS)
@@ -141,16 +145,19 @@ def _encode_job(job) -> bytes:
 
 
 @pytest.mark.parametrize("name", CODECS)
-def test_concurrent_encodes_in_threads_match_serial_ones(name, photo):
+def test_concurrent_encodes_in_threads_match_serial_ones(name, photo, bellard):
     rgb = photo("motorcycle_left")[100:228, 200:360]
     jobs = [(name, QUICK.get(name, {}), rgb, qp) for qp in (24, 30, 36, 42)]
     serial = [_encode_job(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(_encode_job, jobs + jobs))
     assert threaded == serial + serial
+    if name == "bpg":
+        for data in serial:
+            bellard.add(data, make(name).decode(data), "threads")
 
 
-def test_concurrent_encodes_in_processes_match_in_process_ones(photo):
+def test_concurrent_encodes_in_processes_match_in_process_ones(photo, bellard):
     rgb = photo("motorcycle_left")[100:164, 200:296]
     jobs = [(name, QUICK.get(name, {}), rgb, qp) for name in CODECS for qp in (28, 38)]
     here = [_encode_job(j) for j in jobs]
@@ -158,9 +165,13 @@ def test_concurrent_encodes_in_processes_match_in_process_ones(photo):
     with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         there = list(pool.map(_encode_job, jobs))
     assert there == here
+    for (name, options, _, _), data in zip(jobs, here):
+        if name == "bpg":
+            bellard.add(data, create_codec(name, **options).decode(data), "processes")
 
 
-def test_vvc_is_smaller_than_bpg_at_qp32_with_default_settings(crop):
+def test_vvc_is_smaller_than_bpg_at_qp32_with_default_settings(crop, bellard):
     vvc = create_codec("vvc").encode(crop, 32)  # preset medium
     bpg = create_codec("bpg").encode(crop, 32)  # level 8 (bpgenc's default)
     assert vvc.nbytes < bpg.nbytes
+    bellard.add(bpg.data, create_codec("bpg").decode(bpg.data), "default level, vs VVC")

@@ -61,7 +61,7 @@ def test_encode_decode_with_default_options(name, small_png, tmp_path, bellard):
 
 
 @pytest.mark.parametrize("name", list_codecs())
-def test_codec_flags_reach_the_codec(name, small_png, tmp_path):
+def test_codec_flags_reach_the_codec(name, small_png, tmp_path, bellard):
     proc = npp("encode", "--codec", name, "--qp", "30", *FLAGS[name], small_png, "-o", tmp_path / "x", "--json")
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
@@ -71,12 +71,15 @@ def test_codec_flags_reach_the_codec(name, small_png, tmp_path):
         np.asarray(Image.open(small_png).convert("RGB")), 30).data
     if name == "bpg":
         assert bpgfile.read_header(data)[0].chroma == "444"
+        bellard.add(data, create_codec(name, **OPTIONS[name]).decode(data), "CLI --level 2 --chroma 444")
 
 
 @pytest.mark.parametrize("name", list_codecs())
-def test_truncated_and_corrupt_files_fail_in_one_line(name, small_png, tmp_path):
+def test_truncated_and_corrupt_files_fail_in_one_line(name, small_png, tmp_path, bellard):
     proc = npp("encode", "--codec", name, "--qp", "30", *FLAGS[name], small_png, "-o", tmp_path / "x", "--json")
     data = Path(json.loads(proc.stdout)["output"]).read_bytes()
+    if name == "bpg":
+        bellard.add(data, create_codec(name, **OPTIONS[name]).decode(data), "CLI before damage")
     cut = tmp_path / f"cut{create_codec(name).extension}"
     cut.write_bytes(data[: len(data) * 3 // 4])
     _one_line_error(npp("decode", cut, "-o", tmp_path / "c.png"), str(cut))
