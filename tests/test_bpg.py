@@ -102,3 +102,10 @@ def test_level_selects_the_x265_preset(photo, bellard):
     assert fast != slow
     for data in (fast, slow):
         bellard.add(data, create_codec("bpg").decode(data), "levels 1 and 8")
+
+
+def test_headers_beyond_the_size_limit_are_refused_before_decoding():
+    data = (EXPECTED / "genuine_420.bpg").read_bytes()
+    huge = data[:6] + bpgfile.put_ue7(20000) + bpgfile.put_ue7(20000) + data[9:]
+    with pytest.raises(NppError, match="limit"):
+        create_codec("bpg").decode(huge)

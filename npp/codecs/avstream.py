@@ -13,6 +13,7 @@ from typing import List, Tuple
 import numpy as np
 
 from npp.errors import NppError
+from npp.image import MAX_PIXELS
 
 #: PyAV pixel formats the project reads, with (bit depth, chroma)
 PIX_FMTS = {
@@ -68,7 +69,8 @@ def _decode_once(decoder: str, stream: bytes):
 
     ctx = av.CodecContext.create(decoder, "r")
     ctx.thread_count = 1
-    ctx.options = {"err_detect": "explode"}
+    # refuse pictures beyond the project's image limit (plus coding padding) before allocating
+    ctx.options = {"err_detect": "explode", "max_pixels": str(int(MAX_PIXELS * 1.05))}
     try:
         frames = list(ctx.decode(av.Packet(stream))) + list(ctx.decode(None))
     except av.error.FFmpegError as exc:

@@ -22,6 +22,7 @@ from npp.codecs.bitstream import (
     remove_emulation_prevention,
 )
 from npp.errors import NppError
+from npp.image import MAX_PIXELS
 
 MAGIC = b"BPG\xfb"
 #: BPG pixel_format values (spec): chroma siting of 4:2:0 is centred (1) or MPEG-2 video (4).
@@ -283,6 +284,8 @@ def read_header(data: bytes) -> Tuple[BpgHeader, int]:
         raise NppError("corrupt BPG header")
     if header.bit_depth > 14 or header.color_space not in COLOUR_SPACES:
         raise NppError("corrupt BPG header")
+    if width * height > MAX_PIXELS:
+        raise NppError(f"BPG image is {width}x{height}, beyond the {MAX_PIXELS / 1e6:.0f} MP limit")
     if length and pos + length > len(data):
         raise NppError("truncated BPG file (picture data shorter than its header says)")
     return header, pos
