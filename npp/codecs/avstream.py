@@ -8,12 +8,15 @@ followed by 0xFF filler therefore gives two different pictures when the data ran
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
 import numpy as np
 
 from npp.errors import NppError
 from npp.image import MAX_PIXELS
+
+if TYPE_CHECKING:
+    import av
 
 #: PyAV pixel formats the project reads, with (bit depth, chroma)
 PIX_FMTS = {
@@ -35,7 +38,7 @@ def pyav_has(*codecs: str) -> tuple[bool, str]:
     return True, ""
 
 
-def planes_to_frame(planes: Tuple[np.ndarray, ...], pix_fmt: str):
+def planes_to_frame(planes: Tuple[np.ndarray, ...], pix_fmt: str) -> "av.VideoFrame":
     """A PyAV VideoFrame holding `planes` (uint8 or uint16 arrays, luma first)."""
     import av
 
@@ -50,7 +53,7 @@ def planes_to_frame(planes: Tuple[np.ndarray, ...], pix_fmt: str):
     return frame
 
 
-def frame_to_planes(frame) -> Tuple[List[np.ndarray], int, str]:
+def frame_to_planes(frame: "av.VideoFrame") -> Tuple[List[np.ndarray], int, str]:
     """(planes, bit depth, chroma) of a decoded PyAV VideoFrame."""
     fmt = frame.format.name
     if fmt not in PIX_FMTS:
@@ -64,7 +67,7 @@ def frame_to_planes(frame) -> Tuple[List[np.ndarray], int, str]:
     return planes, depth, chroma
 
 
-def _decode_once(decoder: str, stream: bytes):
+def _decode_once(decoder: str, stream: bytes) -> "av.VideoFrame":
     import av
 
     ctx = av.CodecContext.create(decoder, "r")
