@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from bellard import MIN_PSNR_DB, decoder_js, psnr, run_bellard
-from npp.codecs import bpgfile, create_codec
+from npp.codecs import bpgfile, colour, create_codec
+from npp.codecs.avstream import decode_picture
 from npp.errors import NppError
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -26,6 +27,18 @@ def test_genuine_bpgenc_files_decode_as_bpgdec_does(kind):
     out = create_codec("bpg").decode(data)
     assert out.shape == ref.shape
     assert psnr(out, ref) >= MIN_PSNR_DB
+
+
+@pytest.mark.parametrize("chroma", ["420", "444"])
+def test_our_encoder_input_is_bpgenc_s(chroma, photo):
+    # bpgenc -lossless codes exactly the YCbCr planes it made from the RGB input, padding included
+    data = (EXPECTED / f"lossless_{chroma}.bpg").read_bytes()
+    planes, depth, got = decode_picture("hevc", bpgfile.read_bpg(data)[1])
+    assert (depth, got) == (8, chroma)
+    rgb = photo("astronaut")[100:141, 200:259]  # 59x41
+    ours = colour.pad_planes(colour.rgb_to_planes(rgb, chroma, 8), bpgfile.CB_PAD, chroma)
+    for a, b in zip(ours, planes):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind", sorted(set(GENUINE) - {"exif"}))  # the writer keeps no metadata
