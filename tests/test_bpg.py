@@ -122,3 +122,14 @@ def test_headers_beyond_the_size_limit_are_refused_before_decoding():
     huge = data[:6] + bpgfile.put_ue7(20000) + bpgfile.put_ue7(20000) + data[9:]
     with pytest.raises(NppError, match="limit"):
         create_codec("bpg").decode(huge)
+
+
+@pytest.mark.parametrize("chroma", ["420", "444"])
+def test_every_level_codes_small_pictures(chroma, photo, bellard):
+    rgb = np.ascontiguousarray(photo("astronaut")[:20, :62])  # coded 24x64: x265 shrinks its CTU
+    for level in range(1, 10):
+        codec = create_codec("bpg", level=level, chroma=chroma)
+        data = codec.encode(rgb, 30).data
+        out = codec.decode(data)
+        assert out.shape == rgb.shape and psnr(out, rgb) > 28
+        bellard.add(data, out, f"small picture level {level} {chroma}")

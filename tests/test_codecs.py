@@ -175,3 +175,12 @@ def test_vvc_is_smaller_than_bpg_at_qp32_with_default_settings(crop, bellard):
     bpg = create_codec("bpg").encode(crop, 32)  # level 8 (bpgenc's default)
     assert vvc.nbytes < bpg.nbytes
     bellard.add(bpg.data, create_codec("bpg").decode(bpg.data), "default level, vs VVC")
+
+
+@pytest.mark.parametrize("name", CODECS)
+@pytest.mark.parametrize("qp", [0, 1, 51])
+def test_extreme_qps(name, qp, photo, bellard):
+    rgb = photo("coffee")[100:148, 200:264]
+    enc, out = encode_checked(bellard, name, rgb, qp, "extreme qp")
+    assert out.shape == rgb.shape
+    assert psnr(out, rgb) > (40 if qp <= 1 else 18)

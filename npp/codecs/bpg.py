@@ -37,11 +37,12 @@ def x265_encode(planes: colour.Planes, chroma: str, qp: int, level: int) -> byte
     ctx.width, ctx.height, ctx.pix_fmt = w, h, pix_fmt
     ctx.time_base = fractions.Fraction(1, 25)
     ctx.framerate = fractions.Fraction(25, 1)
-    ctx.options = {
-        "preset": X265_PRESETS[level],
-        "tune": "ssim",
-        "x265-params": f"qp={qp}:ipratio=1.4:keyint=1:info=0:amp=1:rect=1:hash=0:log-level=none",
-    }
+    params = f"qp={qp}:ipratio=1.4:keyint=1:info=0:amp=1:rect=1:hash=0:log-level=none"
+    if level == 9 and min(h, w) < 32:
+        # x265 4 shrinks the CTU to 16 for such pictures but keeps placebo's TU depth 4, which
+        # it then rejects; 3 is the deepest a 16x16 CTU allows (bpgenc's 2015 x265 had no issue)
+        params += ":tu-intra-depth=3:tu-inter-depth=3"
+    ctx.options = {"preset": X265_PRESETS[level], "tune": "ssim", "x265-params": params}
     frame = planes_to_frame(tuple(p.astype(np.uint8) for p in planes), pix_fmt)
     try:
         packets = list(ctx.encode(frame)) + list(ctx.encode(None))

@@ -3,7 +3,8 @@
 The file is a raw Annex-B .266 stream that ffmpeg and other VVC decoders open directly. The
 project converts RGB to 10-bit BT.601 full-range YCbCr 4:2:0 (centred chroma) itself, as for
 BPG, and signals full range and the matrix in the VUI. vvenc codes intra pictures 3 QP lower
-(IntraQPOffset=-3, pinned here), as x265 does for bpgenc, so QP has bpgenc's meaning.
+(IntraQPOffset=-3, pinned here; at QP < 3 down to 0, as x265 clamps), as x265 does for
+bpgenc, so QP has bpgenc's meaning.
 VVC cannot code an odd width or height in 4:2:0 and vvenc refuses sides under 16, so such
 images are coded slightly larger (edges replicated) and a user-data SEI (34 bytes, part of the
 counted file) records the true size for this decoder; other decoders show the extra samples.
@@ -123,7 +124,7 @@ class VvcCodec(Codec):
                 "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s:v", f"{pw}x{ph}", "-r", "25",
                 *COLOUR_ARGS, "-i", "pipe:0", "-frames:v", "1",
                 "-c:v", "libvvenc", "-preset", self.preset, "-qp", str(qp), "-qpa", "0",
-                "-vvenc-params", "GOPSize=1:IntraPeriod=1:IntraQPOffset=-3",
+                "-vvenc-params", f"GOPSize=1:IntraPeriod=1:IntraQPOffset={-min(3, qp)}",
                 *COLOUR_ARGS, "-f", "vvc", "-y", str(out),
             ]
             timeout = 120 + TIMEOUT_S_PER_MP[self.preset] * pw * ph / 1e6
