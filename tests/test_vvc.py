@@ -51,3 +51,11 @@ def test_streams_missing_a_nal_unit_are_refused(codec, photo, nal):
 def test_unknown_preset_is_refused():
     with pytest.raises(NppError, match="preset"):
         create_codec("vvc", preset="placebo")
+
+
+def test_pictures_beyond_8_bits_per_pixel_fail_clearly(codec, photo):
+    # ffmpeg's libvvenc wrapper holds at most width x height bytes per picture
+    rgb = np.ascontiguousarray(photo("coffee")[50:106, 60:124])
+    with pytest.raises(NppError, match="8 bits per pixel"):
+        codec.encode(rgb, 0)
+    assert codec.encode(rgb, 5).bpp < 8

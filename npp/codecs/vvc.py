@@ -35,6 +35,9 @@ SEI_USER_DATA_UNREGISTERED = 5
 COLOUR_ARGS = ("-color_range", "pc", "-colorspace", "bt470bg")
 #: vvenc refuses pictures smaller than this in either direction
 MIN_SIDE = 16
+#: ffmpeg's libvvenc wrapper gives the coded picture a buffer of width x height bytes, which
+#: near-lossless QPs can overflow on detailed content
+LOW_QP = 4
 #: identifies the project's true-size SEI (a fixed, random UUID)
 SIZE_SEI_UUID = bytes.fromhex("6e70702d73697a652d5ab1e3c0de5e10")
 
@@ -133,8 +136,12 @@ class VvcCodec(Codec):
             except subprocess.TimeoutExpired:
                 raise NppError(f"vvenc took longer than {timeout:.0f} s") from None
             if proc.returncode != 0 or not out.is_file():
-                msg = proc.stderr.decode(errors="replace").strip().splitlines()
-                raise NppError(f"vvenc failed: {msg[-1] if msg else f'exit status {proc.returncode}'}")
+                lines = proc.stderr.decode(errors="replace").strip().splitlines()
+                msg = lines[-1] if lines else f"exit status {proc.returncode}"
+                if qp <= LOW_QP:
+                    msg += (f" (at QP <= {LOW_QP} a picture can need more than 8 bits per pixel, the most"
+                            " ffmpeg's libvvenc wrapper can output: use a higher QP)")
+                raise NppError(f"vvenc failed: {msg}")
             stream = out.read_bytes()
         if (pw, ph) != (w, h):
             stream = _insert_before_first_vcl(stream, _size_sei(w, h))
