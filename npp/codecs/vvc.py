@@ -96,6 +96,14 @@ def _insert_before_first_vcl(stream: bytes, nal: bytes) -> bytes:
     raise NppError("vvenc wrote no picture")
 
 
+def _at_least(planes: colour.Planes, side: int) -> colour.Planes:
+    """4:2:0 planes padded (edges replicated) to at least side x side luma samples."""
+    def pad(p: np.ndarray, n: int) -> np.ndarray:
+        return np.pad(p, ((0, max(0, n - p.shape[0])), (0, max(0, n - p.shape[1]))), mode="edge")
+
+    return pad(planes[0], side), pad(planes[1], side // 2), pad(planes[2], side // 2)
+
+
 @register_codec("vvc")
 class VvcCodec(Codec):
     extension = ".vvc"
@@ -113,11 +121,7 @@ class VvcCodec(Codec):
 
     def encode_bytes(self, rgb: np.ndarray, qp: int) -> bytes:
         h, w = rgb.shape[:2]
-        planes = colour.rgb_to_planes(rgb, "420", 10)
-        if min(h, w) < MIN_SIDE:
-            planes = tuple(np.pad(p, ((0, max(0, MIN_SIDE // k - p.shape[0])), (0, max(0, MIN_SIDE // k - p.shape[1]))),
-                                  mode="edge") for p, k in zip(planes, (1, 2, 2)))
-        planes = colour.pad_planes(planes, 2, "420")
+        planes = colour.pad_planes(_at_least(colour.rgb_to_planes(rgb, "420", 10), MIN_SIDE), 2, "420")
         ph, pw = planes[0].shape
         raw = b"".join(p.astype("<u2").tobytes() for p in planes)
         with tempfile.TemporaryDirectory(prefix="npp-vvc-") as tmp:
