@@ -14,7 +14,14 @@ def collect() -> dict:
     for name in list_codecs():
         ok, reason = create_codec(name).availability()
         codecs[name] = {"available": ok, "reason": reason}
-    return {"codecs": codecs}
+    from npp.vision import list_models, model_spec
+
+    models = {}
+    for name in list_models():
+        spec = model_spec(name)
+        ok, reason = spec.status()
+        models[name] = {"task": spec.task, "available": ok, "reason": reason, "description": spec.description}
+    return {"codecs": codecs, "models": models}
 
 
 def run(args: argparse.Namespace) -> int:
