@@ -38,6 +38,15 @@ def _cam(model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, targets
         return cam(input_tensor=x, targets=targets)[0]
 
 
+def _work_size(model: nn.Module, height: int, width: int, longest: int = 800) -> tuple[int, int]:
+    """The size a detector sees: its fixed square input, or the image scaled to <= `longest`."""
+    size = getattr(model, "input_size", None)
+    if size:
+        return size, size
+    s = min(1.0, longest / max(height, width))
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
 def _to_image_size(cam: np.ndarray, height: int, width: int) -> np.ndarray:
     t = torch.from_numpy(np.ascontiguousarray(cam, dtype=np.float32))[None, None]
     return F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False)[0, 0].clamp(0, 1).numpy()
@@ -61,8 +70,8 @@ def detector_cam(model: nn.Module, rgb: np.ndarray, label: Optional[str] = None,
     """HxW heatmap in [0, 1] explaining the detections (score >= threshold, optionally only
     `label`) through the sum of their box scores; returns the explained detections too."""
     dev = next(model.parameters()).device
-    size = model.input_size
-    x = resize(to_tensor(rgb, dev), (size, size))
+    h, w = _work_size(model, rgb.shape[0], rgb.shape[1])
+    x = resize(to_tensor(rgb, dev), (h, w))
     with torch.no_grad():
         dets = model.detect(x, threshold=threshold)[0]
     if label is not None:
@@ -76,7 +85,7 @@ def detector_cam(model: nn.Module, rgb: np.ndarray, label: Optional[str] = None,
     boxes = np.array([d["box"] for d in dets], dtype=np.float32)
     target = FasterRCNNBoxScoreTarget(labels=labels, bounding_boxes=boxes, iou_threshold=0.5)
     cam = _cam(_DetectionsOutput(model), model.cam_layers, x, [target])
-    sy, sx = rgb.shape[0] / size, rgb.shape[1] / size
+    sy, sx = rgb.shape[0] / h, rgb.shape[1] / w
     for d in dets:
         x0, y0, x1, y1 = d["box"]
         d["box"] = [round(x0 * sx, 1), round(y0 * sy, 1), round(x1 * sx, 1), round(y1 * sy, 1)]
