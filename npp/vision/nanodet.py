@@ -65,37 +65,42 @@ class NanoDet(Detector):
             raw[f"boxes_s{s}"] = out[bo]
         return raw
 
-    def _cell_centres(self, stride: int, device: torch.device) -> torch.Tensor:
-        key = (stride, str(device))
+    def _cells(self, device: torch.device) -> torch.Tensor:
+        """(x, y, stride) of every cell of the three levels, in output order."""
+        key = str(device)
         if key not in self._centres:
-            n = self.input_size // stride + (self.input_size % stride > 0)
-            ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
-            self._centres[key] = (torch.stack([xs, ys], -1).reshape(-1, 2).float() + self.cell_offset) * stride
+            rows = []
+            for s in STRIDES:
+                n = -(-self.input_size // s)
+                ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
+                xy = (torch.stack([xs, ys], -1).reshape(-1, 2).float() + self.cell_offset) * s
+                rows.append(torch.cat([xy, torch.full_like(xy[:, :1], float(s))], 1))
+            self._centres[key] = torch.cat(rows)
         return self._centres[key]
 
     def decode(self, raw: Dict[str, torch.Tensor], height: int, width: int) -> List[Dict[str, torch.Tensor]]:
-        """Boxes in the pixels of an image `height` x `width`, per image, after class-wise NMS."""
-        scores, boxes = [], []
-        for s in STRIDES:
-            sc, dist = raw[f"scores_s{s}"], raw[f"boxes_s{s}"]
-            b, n, _ = dist.shape
-            ltrb = (dist.reshape(b, n, 4, BINS).softmax(-1) * self.bins).sum(-1) * s
-            c = self._cell_centres(s, dist.device)[:n]
-            boxes.append(torch.cat([c - ltrb[..., :2], c + ltrb[..., 2:]], -1))
-            scores.append(sc)
-        scores, boxes = torch.cat(scores, 1), torch.cat(boxes, 1)
-        scale = boxes.new_tensor([width, height, width, height]) / self.input_size
+        """Boxes in the pixels of an image `height` x `width`, per image, after class-wise NMS.
+
+        Only cells holding a candidate (a class score above `min_score`) are decoded."""
+        scores = torch.cat([raw[f"scores_s{s}"] for s in STRIDES], 1)
+        dists = torch.cat([raw[f"boxes_s{s}"] for s in STRIDES], 1)
+        cells = self._cells(scores.device)
+        scale = scores.new_tensor([width, height, width, height]) / self.input_size
+        limit = scores.new_tensor([width, height, width, height])
         results = []
-        for sc, bx in zip(scores, boxes):
+        for sc, dist in zip(scores, dists):
             flat = sc.flatten()
             cand = torch.nonzero(flat > self.min_score).squeeze(1)
             if cand.numel() > self.max_candidates:
                 cand = cand[flat[cand].topk(self.max_candidates).indices]
             cell, label = cand // sc.shape[1], cand % sc.shape[1]
-            cb, cs = bx[cell] * scale, flat[cand]
-            cb = torch.minimum(cb.clamp(min=0), scale.new_tensor([width, height, width, height]))
-            keep = batched_nms(cb.detach().float(), cs.detach().float(), label, self.nms_iou)[: self.max_detections]
-            results.append({"boxes": cb[keep], "scores": cs[keep], "labels": label[keep]})
+            xy, stride = cells[cell, :2], cells[cell, 2:]
+            ltrb = (dist[cell].reshape(-1, 4, BINS).softmax(-1) * self.bins).sum(-1) * stride
+            boxes = torch.cat([xy - ltrb[:, :2], xy + ltrb[:, 2:]], 1) * scale
+            boxes = torch.minimum(boxes.clamp(min=0), limit)
+            cs = flat[cand]
+            keep = batched_nms(boxes.detach().float(), cs.detach().float(), label, self.nms_iou)[: self.max_detections]
+            results.append({"boxes": boxes[keep], "scores": cs[keep], "labels": label[keep]})
         return results
 
     def detections(self, x: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
