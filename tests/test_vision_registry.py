@@ -30,6 +30,7 @@ def no_network(monkeypatch):
 def test_defaults_are_registered():
     assert list_models("cls")[0] == DEFAULTS["cls"] == "efficientnet_lite0"
     assert list_models("det")[0] == DEFAULTS["det"] == "nanodet"
+    assert list_models("pose")[0] == DEFAULTS["pose"] == "movenet"
     for name in TORCHVISION:
         assert name in list_models()
 
@@ -64,7 +65,7 @@ def test_cached_torchvision_weights_count_as_available(tmp_path, monkeypatch, no
     assert model_status("resnet50") == (True, "")
 
 
-@pytest.mark.parametrize("name", ["nanodet"])
+@pytest.mark.parametrize("name", ["nanodet", "movenet"])
 def test_missing_model_files_name_the_fetch_command(name, tmp_path, monkeypatch):
     monkeypatch.setenv("NPP_CACHE", str(tmp_path))
     ok, reason = model_status(name)

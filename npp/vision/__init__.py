@@ -12,7 +12,7 @@ from npp.vision.registry import (
     register_model,
 )
 from npp.vision.labels import COCO_LABELS, IMAGENET_LABELS
-from npp.vision import efficientnet, nanodet, torchvision_models  # noqa: F401  (register the models)
+from npp.vision import efficientnet, movenet, nanodet, torchvision_models  # noqa: F401  (register the models)
 
 __all__ = [
     "COCO_LABELS",
