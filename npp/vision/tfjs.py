@@ -183,6 +183,7 @@ class TFJSGraph(nn.Module):
         self._layer_of: Dict[str, str] = {}
         self._alias: Dict[str, str] = {}
         self._consts: Dict[str, object] = {}
+        self._device_consts: Dict[str, Dict[str, object]] = {}
         self._skip: set = set()  # nodes folded into a convolution
         self._nchw_input: Dict[str, str] = {}  # conv -> logical-NCHW value it reads directly
         self._order = self._topological_order()
@@ -290,14 +291,23 @@ class TFJSGraph(nn.Module):
             return _Val(v.t[int(idx or 0)], v.nhwc)
         return v
 
+    def _consts_on(self, device: torch.device) -> Dict[str, object]:
+        """The folded constants, copied to `device` once."""
+        key = str(device)
+        if key not in self._device_consts:
+            self._device_consts[key] = {
+                k: v.to(device) if isinstance(v, torch.Tensor) else tuple(t.to(device) for t in v)
+                for k, v in self._consts.items()
+            }
+        return self._device_consts[key]
+
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        dev = x.device
+        consts = self._consts_on(x.device)
         values: Dict[str, _Val] = {}
         for name in self._order:
             node = self.nodes[name]
-            if name in self._consts:
-                c = self._consts[name]
-                values[name] = _Val(c.to(dev) if isinstance(c, torch.Tensor) else c)
+            if name in consts:
+                values[name] = _Val(consts[name])
             elif name == self.input_name:
                 values[name] = _Val(x, self.input_nhwc)
             elif name in self._alias:
