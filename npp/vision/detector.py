@@ -35,7 +35,8 @@ class Detector(nn.Module):
         """Per image: [{"label", "score", "box": [x0, y0, x1, y1]}] with score >= threshold."""
         thr = self.default_threshold if threshold is None else float(threshold)
         out = []
-        for det in self.detections(as_batch(x)):
+        x = as_batch(x).to(next(self.parameters()).device)
+        for det in self.detections(x):
             keep = det["scores"] >= thr
             boxes, scores, labels = det["boxes"][keep].cpu(), det["scores"][keep].cpu(), det["labels"][keep].cpu()
             out.append([

@@ -51,7 +51,7 @@ class MoveNet(nn.Module):
     @torch.no_grad()
     def keypoints(self, x: torch.Tensor) -> List[List[Dict[str, object]]]:
         """Per image, 17 {"name", "x", "y", "score"} with x, y in the input's pixels."""
-        x = as_batch(x)
+        x = as_batch(x).to(next(self.parameters()).device)
         h, w = x.shape[-2:]
         kps = self.forward(x)["keypoints"].cpu()
         return [
