@@ -47,7 +47,7 @@ class NanoDet(Detector):
         self.register_buffer("mean", torch.tensor(MEAN_BGR).view(1, 3, 1, 1) / 255.0, persistent=False)
         self.register_buffer("std", torch.tensor(STD_BGR).view(1, 3, 1, 1) / 255.0, persistent=False)
         self.register_buffer("bins", torch.arange(BINS, dtype=torch.float32), persistent=False)
-        self._centres: Dict[tuple, torch.Tensor] = {}
+        self._cells_on: Dict[str, torch.Tensor] = {}  # device -> (x, y, stride) per cell
 
     @property
     def cam_layers(self) -> List[nn.Module]:
@@ -68,15 +68,15 @@ class NanoDet(Detector):
     def _cells(self, device: torch.device) -> torch.Tensor:
         """(x, y, stride) of every cell of the three levels, in output order."""
         key = str(device)
-        if key not in self._centres:
+        if key not in self._cells_on:
             rows = []
             for s in STRIDES:
                 n = -(-self.input_size // s)
                 ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
                 xy = (torch.stack([xs, ys], -1).reshape(-1, 2).float() + self.cell_offset) * s
                 rows.append(torch.cat([xy, torch.full_like(xy[:, :1], float(s))], 1))
-            self._centres[key] = torch.cat(rows)
-        return self._centres[key]
+            self._cells_on[key] = torch.cat(rows)
+        return self._cells_on[key]
 
     def decode(self, raw: Dict[str, torch.Tensor], height: int, width: int) -> List[Dict[str, torch.Tensor]]:
         """Boxes in the pixels of an image `height` x `width`, per image, after class-wise NMS.
