@@ -75,3 +75,17 @@ def test_weights_are_real_modules(det):
     assert len(convs) == 34
     assert all(not p.requires_grad for p in det.parameters())
     assert len(det.cam_layers) == 3
+
+
+def test_gradients_after_inference_mode(person):
+    """The app runs detection under torch.inference_mode, then Grad-CAM: caches made during
+    the first call must not block later gradients."""
+    from npp.vision.nanodet import NanoDet
+
+    fresh = NanoDet(create_model("nanodet", task="det", device="cpu").graph)  # same weights, empty caches
+    fresh.graph._device_consts.clear()
+    with torch.inference_mode():
+        fresh.detect(to_tensor(person))
+    x = to_tensor(person).requires_grad_(True)
+    fresh.detections(x)[0]["scores"].sum().backward()
+    assert x.grad.abs().sum() > 0

@@ -69,14 +69,18 @@ class NanoDet(Detector):
         """(x, y, stride) of every cell of the three levels, in output order."""
         key = str(device)
         if key not in self._cells_on:
-            rows = []
-            for s in STRIDES:
-                n = -(-self.input_size // s)
-                ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
-                xy = (torch.stack([xs, ys], -1).reshape(-1, 2).float() + self.cell_offset) * s
-                rows.append(torch.cat([xy, torch.full_like(xy[:, :1], float(s))], 1))
-            self._cells_on[key] = torch.cat(rows)
+            with torch.inference_mode(False):  # a cache later used with gradients
+                self._cells_on[key] = self._make_cells(device)
         return self._cells_on[key]
+
+    def _make_cells(self, device: torch.device) -> torch.Tensor:
+        rows = []
+        for s in STRIDES:
+            n = -(-self.input_size // s)
+            ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
+            xy = (torch.stack([xs, ys], -1).reshape(-1, 2).float() + self.cell_offset) * s
+            rows.append(torch.cat([xy, torch.full_like(xy[:, :1], float(s))], 1))
+        return torch.cat(rows)
 
     def decode(self, raw: Dict[str, torch.Tensor], height: int, width: int) -> List[Dict[str, torch.Tensor]]:
         """Boxes in the pixels of an image `height` x `width`, per image, after class-wise NMS.

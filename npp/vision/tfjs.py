@@ -292,13 +292,15 @@ class TFJSGraph(nn.Module):
         return v
 
     def _consts_on(self, device: torch.device) -> Dict[str, object]:
-        """The folded constants, copied to `device` once."""
+        """The folded constants, copied to `device` once (as normal tensors even when first
+        asked for under inference mode, so later gradients can flow through them)."""
         key = str(device)
         if key not in self._device_consts:
-            self._device_consts[key] = {
-                k: v.to(device) if isinstance(v, torch.Tensor) else tuple(t.to(device) for t in v)
-                for k, v in self._consts.items()
-            }
+            with torch.inference_mode(False):
+                self._device_consts[key] = {
+                    k: v.to(device) if isinstance(v, torch.Tensor) else tuple(t.to(device) for t in v)
+                    for k, v in self._consts.items()
+                }
         return self._device_consts[key]
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
