@@ -69,6 +69,7 @@ def test_gradcam_heat_sits_on_the_explained_object(offline_photo_path):
 @pytest.mark.parametrize("argv, message", [
     (["classify", "--model", "nanodet", "IMG"], "is a det model"),
     (["detect", "--threshold", "1.5", "IMG"], "--threshold"),
+    (["gradcam", "--task", "det", "--threshold", "-1", "IMG", "-o", "OUT"], "--threshold"),
     (["gradcam", "--task", "cls", "--class", "no such class", "IMG", "-o", "OUT"], "unknown ImageNet class"),
     (["gradcam", "--task", "det", "--class", "giraffe", "IMG", "-o", "OUT"], "no 'giraffe' detections"),
     (["classify", "missing.png"], "no such file"),

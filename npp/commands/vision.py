@@ -13,6 +13,11 @@ def _model(name: str | None, task: str, device: str | None):
     return create_model(name, task=task, device=device)
 
 
+def _check_threshold(threshold: float | None) -> None:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise NppError(f"--threshold {threshold}: must be between 0 and 1")
+
+
 def run_classify(args: argparse.Namespace) -> int:
     from npp.image import load_rgb
     from npp.vision.tensor import to_tensor
@@ -32,8 +37,7 @@ def run_detect(args: argparse.Namespace) -> int:
     from npp.image import load_rgb
     from npp.vision.tensor import to_tensor
 
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise NppError(f"--threshold {args.threshold}: must be between 0 and 1")
+    _check_threshold(args.threshold)
     inputs = expand_inputs(args.inputs)
     model = _model(args.model, "det", args.device)
     for src in inputs:
@@ -53,6 +57,7 @@ def run_gradcam(args: argparse.Namespace) -> int:
     from npp.image import load_rgb, save_png
     from npp.vision.gradcam import gradcam_overlay
 
+    _check_threshold(args.threshold)
     inputs = expand_inputs(args.inputs)
     model = _model(args.model, args.task, args.device)
     target = args.class_name
