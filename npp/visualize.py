@@ -1,0 +1,39 @@
+"""Pictures that explain a result: detections drawn on an image, and an amplified
+difference showing what a pre-filter removed."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+            (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+
+
+def draw_detections(rgb: np.ndarray, detections: Iterable[Mapping], width: int | None = None) -> np.ndarray:
+    """Boxes with `label score` captions over a copy of `rgb` (boxes in its pixels)."""
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    draw = ImageDraw.Draw(img)
+    lw = width or max(2, round(min(img.size) / 200))
+    colours: dict = {}
+    for det in detections:
+        label = str(det["label"])
+        colour = colours.setdefault(label, _PALETTE[len(colours) % len(_PALETTE)])
+        x0, y0, x1, y1 = (float(v) for v in det["box"])
+        draw.rectangle([x0, y0, x1, y1], outline=colour, width=lw)
+        caption = f"{label} {float(det['score']):.2f}"
+        tx0, ty0, tx1, ty1 = draw.textbbox((x0, y0), caption)
+        ty = max(0.0, y0 - (ty1 - ty0) - 2)
+        draw.rectangle([x0, ty, x0 + (tx1 - tx0) + 4, ty + (ty1 - ty0) + 2], fill=colour)
+        draw.text((x0 + 2, ty), caption, fill=(0, 0, 0))
+    return np.asarray(img)
+
+
+def amplified_difference(original: np.ndarray, filtered: np.ndarray, gain: float = 4.0) -> np.ndarray:
+    """Mid-grey where nothing changed; brighter/darker where the filter removed/added signal,
+    multiplied by `gain` so that subtle smoothing becomes visible."""
+    if original.shape != filtered.shape:
+        raise ValueError(f"shapes differ: {original.shape} vs {filtered.shape}")
+    diff = original.astype(np.float32) - filtered.astype(np.float32)
+    return np.clip(np.round(128.0 + gain * diff), 0, 255).astype(np.uint8)
