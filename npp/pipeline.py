@@ -123,7 +123,7 @@ class Branch:
 
     def summary(self) -> dict:
         return {
-            "bpp": round(self.encoded.bpp, 6),
+            "bpp": self.encoded.bpp,
             "bytes": self.encoded.nbytes,
             "psnr": None if math.isinf(self.psnr) else round(self.psnr, 3),
             "top5": self.analysis.top5,
