@@ -127,7 +127,7 @@ def start_job(kind, codec, qps, steps, lr, source, uploads, folder):
         job = JOBS.submit(kind_cli, args, job_dir, title=f"{kind_cli} {codec} {int(steps)} steps")
     except NppError as exc:
         raise gr.Error(str(exc)) from None
-    return job.id
+    return job.id, gr.Timer(active=True)
 
 
 def cancel_job(job_id):
@@ -164,7 +164,8 @@ def poll_job(job_id):
     plot = pd.DataFrame(losses, columns=["step", "loss"])
     rows = [[j.id, j.kind, j.title, j.state] for j in (JOBS.jobs() if JOBS else [])]
     table = pd.DataFrame(rows, columns=["job", "kind", "what", "state"])
-    return progress_html(job), plot, job.output_tail() if job else "", table
+    still_running = job is not None and job.state in ("queued", "running")
+    return progress_html(job), plot, job.output_tail() if job else "", table, gr.Timer(active=still_running)
 
 
 def refresh_weights(current):
@@ -233,7 +234,7 @@ def build() -> gr.Blocks:
             compare_fn = gpu(run_compare)
             upload.change(compare_fn, inputs, outputs, api_name="compare", concurrency_limit=2,
                           concurrency_id="compare", trigger_mode="always_last")
-            for trigger in (qp.release, codec.change, weights.change):
+            for trigger in (qp.change, codec.change, weights.change):
                 trigger(compare_fn, inputs, outputs, api_visibility="private", concurrency_id="compare",
                         trigger_mode="always_last")
             weights.focus(refresh_weights, [weights], [weights], api_visibility="private")
@@ -302,12 +303,12 @@ def build_train_tab() -> None:
     loss = gr.LinePlot(x="step", y="loss", title="loss")
     tail = gr.Textbox(label="log tail", lines=8, max_lines=8, interactive=False)
     queue = gr.Dataframe(label="jobs on this server", interactive=False)
-    timer = gr.Timer(1.0)
+    timer = gr.Timer(1.0, active=False)  # ticks only while this session's job is queued or running
 
-    start.click(start_job, [kind, codec, qps, steps, lr, source, uploads, folder], [job_id],
+    start.click(start_job, [kind, codec, qps, steps, lr, source, uploads, folder], [job_id, timer],
                 api_name="start_job")
     cancel.click(cancel_job, [job_id], None, api_name="cancel_job")
-    timer.tick(poll_job, [job_id], [progress, loss, tail, queue], api_visibility="private",
+    timer.tick(poll_job, [job_id], [progress, loss, tail, queue, timer], api_visibility="private",
                show_progress="hidden", queue=False)
 
 
