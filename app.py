@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,7 @@ from npp.errors import NppError
 from npp.jobs import JobRunner, allowed_data_dirs, copy_uploads, public_mode, resolve_data_dir, training_args
 from npp.pipeline import APP_MAX_PIXELS, DEFAULT_QP, SHIPPED, ComparePipeline, load_photo
 from npp.tempstore import TempStore
+from npp.visualize import write_pngs
 
 log = logging.getLogger("npp.app")
 HERE = Path(__file__).resolve().parent
@@ -90,8 +92,16 @@ def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED):
     if upload is None:
         raise gr.Error("Upload a photo or pick an example first.")
     try:
+        t0 = time.perf_counter()
         photo = load_photo(upload, name=Path(str(upload)).name)
-        res = PIPELINE.compare(photo, codec, int(qp), FILES.new_dir(), weights=weights_path(weights))
+        t1 = time.perf_counter()
+        folder = FILES.new_dir()
+        res = PIPELINE.compare(photo, codec, int(qp), folder, weights=weights_path(weights))
+        t2 = time.perf_counter()
+        shown = write_pngs({"original": photo.rgb, "plain": res.plain.decoded, "filtered": res.filtered,
+                            "npp": res.npp.decoded if res.npp else None}, folder)
+        res.timings.update(load_photo=round((t1 - t0) * 1000, 1),
+                           display_pngs=round((time.perf_counter() - t2) * 1000, 1))
     except NppError as exc:
         raise gr.Error(str(exc)) from None
     except Exception as exc:  # never a stack trace in the page; the log keeps it
@@ -101,7 +111,7 @@ def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED):
     pa, na = p.analysis, (n.analysis if n else None)
     notes = "\n".join(f"- {x}" for x in res.notes) or "—"
     return (
-        photo.rgb, p.decoded, res.filtered, n.decoded if n else None,
+        shown["original"], shown["plain"], shown["filtered"], shown["npp"],
         metrics_md(f"{codec} (original)", p), metrics_md(f"{codec} (NPP-filtered)", n),
         str(p.file), str(n.file) if n else None,
         top5_dict(res.original), top5_dict(pa), top5_dict(na),
@@ -222,7 +232,7 @@ def build() -> gr.Blocks:
                     cam_det_plain = gr.Image(label="detector, codec(original)", format="jpeg", interactive=False)
                     cam_det_npp = gr.Image(label="detector, codec(NPP-filtered)", format="jpeg", interactive=False)
             with gr.Accordion("What NPP removed (original − NPP-filtered, amplified 4x)", open=False):
-                diff = gr.Image(label="difference", format="png", interactive=False)
+                diff = gr.Image(label="difference", format="jpeg", interactive=False)
             with gr.Accordion("JSON summary and timings", open=False):
                 summary = gr.JSON(label="summary")
                 timings = gr.JSON(label="milliseconds per stage")

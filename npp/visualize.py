@@ -2,7 +2,8 @@
 difference showing what a pre-filter removed."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from pathlib import Path
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -37,3 +38,20 @@ def amplified_difference(original: np.ndarray, filtered: np.ndarray, gain: float
         raise ValueError(f"shapes differ: {original.shape} vs {filtered.shape}")
     diff = original.astype(np.float32) - filtered.astype(np.float32)
     return np.clip(np.round(128.0 + gain * diff), 0, 255).astype(np.uint8)
+
+
+def write_pngs(images: Mapping[str, Optional[np.ndarray]], folder: Path) -> dict:
+    """Write images for display as fast PNGs (zlib level 1, in parallel: zlib releases the GIL),
+    lossless so that coded images are shown exactly as decoded. {name: path or None}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item):
+        name, rgb = item
+        if rgb is None:
+            return name, None
+        path = Path(folder) / f"{name}.png"
+        Image.fromarray(np.ascontiguousarray(rgb)).save(path, format="PNG", compress_level=1)
+        return name, str(path)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, images.items()))
