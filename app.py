@@ -123,7 +123,11 @@ def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED):
 
 
 # -- Train ------------------------------------------------------------------------------------
-def start_job(kind, codec, qps, steps, lr, source, uploads, folder):
+def proxy_choices() -> list:
+    return [SHIPPED] + (list(JOBS.checkpoints("train-proxy")) if JOBS else [])
+
+
+def start_job(kind, codec, qps, steps, lr, source, uploads, folder, proxy=SHIPPED):
     if JOBS is None:
         raise gr.Error("Training is switched off on this public server.")
     try:
@@ -133,8 +137,12 @@ def start_job(kind, codec, qps, steps, lr, source, uploads, folder):
         else:
             photos = copy_uploads([str(u) for u in (uploads or [])], job_dir / "photos")
         kind_cli = "train-proxy" if kind.startswith("proxy") else "train"
-        args = training_args(kind_cli, photos, job_dir, codec=codec, qps=qps, steps=int(steps), lr=float(lr))
-        job = JOBS.submit(kind_cli, args, job_dir, title=f"{kind_cli} {codec} {int(steps)} steps")
+        proxies = JOBS.checkpoints("train-proxy")
+        if proxy not in (None, SHIPPED) and proxy not in proxies:
+            raise NppError(f"unknown proxy {proxy!r}: pick 'shipped' or a finished proxy job")
+        args = training_args(kind_cli, photos, job_dir, codec=codec, qps=qps, steps=int(steps), lr=float(lr),
+                             proxy=proxies.get(proxy))
+        job = JOBS.submit(kind_cli, args, job_dir, title=f"{kind_cli} {codec} {int(steps)} steps", steps=int(steps))
     except NppError as exc:
         raise gr.Error(str(exc)) from None
     return job.id, gr.Timer(active=True)
@@ -178,8 +186,8 @@ def poll_job(job_id):
     return progress_html(job), plot, job.output_tail() if job else "", table, gr.Timer(active=still_running)
 
 
-def refresh_weights(current):
-    choices = weights_choices()
+def refresh_choices(current, choices_fn=weights_choices):
+    choices = choices_fn()
     return gr.update(choices=choices, value=current if current in choices else SHIPPED)
 
 
@@ -247,7 +255,7 @@ def build() -> gr.Blocks:
             for trigger in (qp.change, codec.change, weights.change):
                 trigger(compare_fn, inputs, outputs, api_visibility="private", concurrency_id="compare",
                         trigger_mode="always_last")
-            weights.focus(refresh_weights, [weights], [weights], api_visibility="private")
+            weights.focus(refresh_choices, [weights], [weights], api_visibility="private")
 
         with gr.Tab("Curves"):
             build_curves_tab(upload, codec, weights)
@@ -306,6 +314,8 @@ def build_train_tab() -> None:
         source = gr.Radio(["upload", "server folder"], value="upload", label="Photos")
         uploads = gr.File(file_count="multiple", file_types=["image"], label="Upload photos", type="filepath")
         folder = gr.Dropdown(dirs, value=dirs[0] if dirs else None, label="Server folder (NPP_DATA_DIRS)")
+        proxy = gr.Dropdown(proxy_choices(), value=SHIPPED, label="Proxy for NPP training", allow_custom_value=True,
+                            info="shipped, or a finished proxy job")
     with gr.Row():
         start = gr.Button("Start job", variant="primary", elem_id="start-job")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="cancel-job")
@@ -315,7 +325,8 @@ def build_train_tab() -> None:
     queue = gr.Dataframe(label="jobs on this server", interactive=False)
     timer = gr.Timer(1.0, active=False)  # ticks only while this session's job is queued or running
 
-    start.click(start_job, [kind, codec, qps, steps, lr, source, uploads, folder], [job_id, timer],
+    proxy.focus(lambda v: refresh_choices(v, proxy_choices), [proxy], [proxy], api_visibility="private")
+    start.click(start_job, [kind, codec, qps, steps, lr, source, uploads, folder, proxy], [job_id, timer],
                 api_name="start_job")
     cancel.click(cancel_job, [job_id], None, api_name="cancel_job")
     timer.tick(poll_job, [job_id], [progress, loss, tail, queue, timer], api_visibility="private",

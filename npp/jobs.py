@@ -26,8 +26,10 @@ from npp.errors import NppError
 from npp.fsutil import atomic_write_text
 
 KINDS = ("train-proxy", "train")
-#: What each kind of job leaves in its folder when it finishes.
-CHECKPOINT_NAME = {"train-proxy": "proxy.pt", "train": "npp.pt"}
+#: `npp train-proxy|train --out RUN` writes RUN/log.jsonl (one row per step) and exports
+#: RUN/<kind>.safetensors at each checkpoint.
+RUN_NAME = "run"
+WEIGHTS_NAME = {"train-proxy": "proxy.safetensors", "train": "npp.safetensors"}
 LOG_NAME = "log.jsonl"
 STATES = ("queued", "running", "done", "failed", "cancelled")
 #: A job is stopped after this long, whatever it is doing.
@@ -61,6 +63,7 @@ class Job:
     args: List[str]
     dir: Path
     title: str
+    steps: Optional[int] = None
     state: str = "queued"
     returncode: Optional[int] = None
     created: float = field(default_factory=time.time)
@@ -70,7 +73,7 @@ class Job:
 
     @property
     def log_path(self) -> Path:
-        return self.dir / LOG_NAME
+        return self.dir / RUN_NAME / LOG_NAME
 
     @property
     def output_path(self) -> Path:
@@ -78,7 +81,7 @@ class Job:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.dir / CHECKPOINT_NAME[self.kind]
+        return self.dir / RUN_NAME / WEIGHTS_NAME[self.kind]
 
     @property
     def label(self) -> str:
@@ -106,7 +109,7 @@ class Job:
     def progress(self) -> dict:
         """{"step", "steps", "fraction", "losses": [(step, loss)], "last": record}."""
         recs = [r for r in self.records() if "step" in r]
-        steps = next((r.get("steps") for r in reversed(recs) if r.get("steps")), None)
+        steps = self.steps
         step = recs[-1]["step"] if recs else 0
         losses = [(r["step"], r["loss"]) for r in recs if isinstance(r.get("loss"), (int, float))]
         frac = 1.0 if self.state == "done" else (min(1.0, step / steps) if steps else 0.0)
@@ -124,7 +127,7 @@ class Job:
         return self.checkpoint_path if self.state == "done" and self.checkpoint_path.is_file() else None
 
     def to_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "args": self.args, "title": self.title,
+        return {"id": self.id, "kind": self.kind, "args": self.args, "title": self.title, "steps": self.steps,
                 "state": self.state, "returncode": self.returncode, "created": self.created,
                 "started": self.started, "ended": self.ended, "error": self.error}
 
@@ -150,13 +153,14 @@ class JobRunner:
         """A private folder for a job about to be submitted (uploads are copied into it)."""
         return Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
 
-    def submit(self, kind: str, args: Sequence[str], job_dir: Path, title: str = "") -> Job:
+    def submit(self, kind: str, args: Sequence[str], job_dir: Path, title: str = "",
+               steps: Optional[int] = None) -> Job:
         if public_mode():
             raise NppError("training is switched off on this public server (NPP_PUBLIC=1)")
         if kind not in KINDS:
             raise NppError(f"unknown job kind {kind!r} (choose from {', '.join(KINDS)})")
         with self._lock:
-            job = Job(next(self._ids), kind, [str(a) for a in args], Path(job_dir), title or kind)
+            job = Job(next(self._ids), kind, [str(a) for a in args], Path(job_dir), title or kind, steps)
             self._jobs[job.id] = job
             self._save(job)
             self._wake.notify_all()
@@ -188,7 +192,7 @@ class JobRunner:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.id)
 
-    def checkpoints(self, kind: str = "train") -> Dict[str, Path]:
+    def checkpoints(self, kind: str) -> Dict[str, Path]:
         """{label: checkpoint} of the finished jobs of `kind` that left one."""
         return {j.label: j.checkpoint() for j in self.jobs() if j.kind == kind and j.checkpoint()}
 
@@ -316,8 +320,9 @@ def parse_qps(text: str) -> List[int]:
     return qps
 
 
-def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, steps: int, lr: float) -> List[str]:
-    """The command-line arguments of `npp <kind>` for a job writing into `job_dir`."""
+def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, steps: int, lr: float,
+                  proxy: Optional[Path] = None) -> List[str]:
+    """The command-line arguments of `npp <kind>` for a job writing into `job_dir`/run."""
     if kind not in KINDS:
         raise NppError(f"unknown job kind {kind!r}")
     if not 1 <= int(steps) <= 1_000_000:
@@ -325,6 +330,8 @@ def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, 
     if not 0 < float(lr) < 1:
         raise NppError(f"learning rate must be in (0, 1), got {lr}")
     qp_list = parse_qps(qps)
-    return [str(photos), "--codec", codec, "--qps", ",".join(map(str, qp_list)), "--steps", str(int(steps)),
-            "--lr", repr(float(lr)), "--out", str(job_dir / CHECKPOINT_NAME[kind]),
-            "--log", str(job_dir / LOG_NAME)]
+    args = ["--data", str(photos), "--out", str(Path(job_dir) / RUN_NAME), "--steps", str(int(steps)),
+            "--codec", codec, "--qps", ",".join(map(str, qp_list)), "--lr", repr(float(lr))]
+    if kind == "train" and proxy is not None:
+        args += ["--proxy", str(proxy)]
+    return args

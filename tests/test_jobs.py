@@ -33,15 +33,17 @@ def test_failed_job_reports_its_last_line(runner, tmp_path):
     assert job.state == "failed" and job.returncode not in (0, None)
     assert job.error and "Traceback" not in job.error
     assert json.loads((job_dir / "job.json").read_text())["state"] == "failed"
-    assert job.checkpoint() is None and runner.checkpoints() == {}
+    assert job.checkpoint() is None and runner.checkpoints("train-proxy") == {}
 
 
 def test_progress_is_read_from_the_log(runner):
     job_dir = runner.new_job_dir()
-    job = runner.submit("train", ["--help"], job_dir)
+    job = runner.submit("train", ["--help"], job_dir, steps=4)
+    job.log_path.parent.mkdir()
     job.log_path.write_text('{"step": 1, "steps": 4, "loss": 2.5}\n{"step": 2, "steps": 4, "loss": 1.5}\n{"st')
     pr = job.progress()
-    assert pr["step"] == 2 and pr["steps"] == 4 and pr["losses"] == [(1, 2.5), (2, 1.5)]
+    assert pr["step"] == 2 and pr["steps"] == 4 and pr["fraction"] in (0.5, 1.0)
+    assert pr["losses"] == [(1, 2.5), (2, 1.5)]
     runner.wait(job.id, 120)
 
 
@@ -51,7 +53,8 @@ def test_one_job_at_a_time_and_cancel(runner, photo_path, tmp_path):
     jobs = []
     for _ in range(2):
         d = runner.new_job_dir()
-        jobs.append(runner.submit("train-proxy", training_args("train-proxy", photos, d, "jpeg", "37", 100000, 1e-4), d))
+        jobs.append(runner.submit("train-proxy", training_args("train-proxy", photos, d, "jpeg", "37", 100000, 1e-4), d,
+                                 steps=100000))
     first, second = jobs
     deadline = time.monotonic() + 300
     while first.progress()["step"] < 1 and time.monotonic() < deadline and first.state == "running":
