@@ -336,5 +336,10 @@ def build_train_tab() -> None:
 demo = build()
 
 if __name__ == "__main__":
+    import signal
+    import sys
+
     logging.basicConfig(level=logging.INFO)
+    # SIGTERM (a service manager, a test) exits cleanly: atexit removes temp files and stops jobs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     demo.queue(default_concurrency_limit=2).launch(max_file_size=MAX_UPLOAD, allowed_paths=[str(ASSETS)])

@@ -8,6 +8,7 @@ the allow-list in `NPP_DATA_DIRS` (os.pathsep-separated); no other server path i
 `NPP_PUBLIC=1` switches training off."""
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
@@ -147,6 +148,23 @@ class JobRunner:
         self._ids = itertools.count(1)
         self._worker = threading.Thread(target=self._run_forever, name="npp-jobs", daemon=True)
         self._worker.start()
+        atexit.register(self.shutdown)
+
+    def shutdown(self) -> None:
+        """Cancel everything (the server is stopping); a training run resumes with --resume later."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.state == "queued":
+                    job.state, job.ended = "cancelled", time.time()
+                    self._save(job)
+            procs = list(self._procs.items())
+            self._cancel.update(pid for pid, _ in procs)
+        for _, proc in procs:
+            _terminate(proc)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
     # -- queue ---------------------------------------------------------------------------
     def new_job_dir(self) -> Path:

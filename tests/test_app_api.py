@@ -193,3 +193,24 @@ def test_unknown_weights_are_refused(client, photo_path):
 
     with pytest.raises(AppError, match="unknown NPP weights"):
         client.predict(handle_file(str(photo_path("chelsea"))), "jpeg", 37, "/etc/passwd", api_name="/compare")
+
+
+def test_public_mode_and_clean_exit(photo, tmp_path):
+    """NPP_PUBLIC=1: no training, uploads capped; on SIGTERM the app removes its temp files."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    noise = np.random.default_rng(0).integers(0, 256, (1600, 1600, 3), dtype=np.uint8)
+    big = tmp_path / "noise.png"
+    Image.fromarray(noise).save(big)  # ~7.7 MB, over the public 5 MB cap
+    with running_app({"NPP_PUBLIC": "1", "TMPDIR": str(tmpdir)}) as url:
+        client = Client(url, verbose=False)
+        assert "/start_job" not in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        s = summary_of(compare(client, ROOT / "assets" / "chelsea.png"))
+        assert s["original"]["bytes"] > 0
+        assert list(tmpdir.glob("npp-app-*/*/chelsea_jpeg_qp37.jpg"))  # the real file, in a private folder
+        with pytest.raises(Exception, match="(?i)size|large|413"):
+            compare(client, big)
+    assert not list(tmpdir.glob("npp-app-*"))
