@@ -17,6 +17,7 @@ from typing import Optional
 import gradio as gr
 
 from npp.codecs import create_codec, list_codecs
+from npp.analysis import model_choices
 from npp.errors import NppError
 from npp.jobs import JobRunner, allowed_data_dirs, copy_uploads, public_mode, resolve_data_dir, training_args
 from npp.pipeline import APP_MAX_PIXELS, DEFAULT_QP, SHIPPED, ComparePipeline, load_photo
@@ -88,7 +89,16 @@ def top5_dict(analysis) -> Optional[dict]:
     return {p["label"]: float(p["prob"]) for p in analysis.top5}
 
 
-def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED):
+def default_model(task: str) -> Optional[str]:
+    try:
+        from npp.vision import DEFAULTS
+    except ImportError:
+        return None
+    return DEFAULTS[task] if any(v == DEFAULTS[task] for _, v in model_choices(task)) else None
+
+
+def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED, classifier: Optional[str] = None,
+                detector: Optional[str] = None):
     if upload is None:
         raise gr.Error("Upload a photo or pick an example first.")
     try:
@@ -96,7 +106,8 @@ def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED):
         photo = load_photo(upload, name=Path(str(upload)).name)
         t1 = time.perf_counter()
         folder = FILES.new_dir()
-        res = PIPELINE.compare(photo, codec, int(qp), folder, weights=weights_path(weights))
+        res = PIPELINE.compare(photo, codec, int(qp), folder, weights=weights_path(weights),
+                               classifier=classifier or None, detector=detector or None)
         t2 = time.perf_counter()
         shown = write_pngs({"original": photo.rgb, "plain": res.plain.decoded, "filtered": res.filtered,
                             "npp": res.npp.decoded if res.npp else None}, folder)
@@ -210,6 +221,12 @@ def build() -> gr.Blocks:
                     weights = gr.Dropdown(weights_choices(), value=SHIPPED, label="NPP weights",
                                           allow_custom_value=True,
                                           info="shipped, or a checkpoint from the Train tab")
+            with gr.Accordion("Vision models", open=False):
+                gr.Markdown("The offline defaults run anywhere; torchvision's paper models appear "
+                            "where their weights can be downloaded (an unavailable one says why).")
+                with gr.Row():
+                    classifier = gr.Dropdown(model_choices("cls"), value=default_model("cls"), label="Classifier")
+                    detector = gr.Dropdown(model_choices("det"), value=default_model("det"), label="Detector")
             gr.Examples([[e] for e in EXAMPLES], inputs=[upload], label="Examples (credits in assets/CREDITS.md)")
             notes = gr.Markdown(elem_id="notes")
             with gr.Row():
@@ -248,24 +265,24 @@ def build() -> gr.Blocks:
             outputs = [im_orig, im_plain, im_filt, im_npp, md_plain, md_npp, file_plain, file_npp,
                        lab_orig, lab_plain, lab_npp, det_orig, det_plain, det_npp,
                        cam_cls_plain, cam_cls_npp, cam_det_plain, cam_det_npp, diff, notes, summary, timings]
-            inputs = [upload, codec, qp, weights]
+            inputs = [upload, codec, qp, weights, classifier, detector]
             compare_fn = gpu(run_compare)
             upload.change(compare_fn, inputs, outputs, api_name="compare", concurrency_limit=2,
                           concurrency_id="compare", trigger_mode="always_last")
-            for trigger in (qp.change, codec.change, weights.change):
+            for trigger in (qp.change, codec.change, weights.change, classifier.change, detector.change):
                 trigger(compare_fn, inputs, outputs, api_visibility="private", concurrency_id="compare",
                         trigger_mode="always_last")
             weights.focus(refresh_choices, [weights], [weights], api_visibility="private")
 
         with gr.Tab("Curves"):
-            build_curves_tab(upload, codec, weights)
+            build_curves_tab(upload, codec, weights, classifier, detector)
 
         with gr.Tab("Train"):
             build_train_tab()
     return demo
 
 
-def build_curves_tab(upload, codec, weights) -> None:
+def build_curves_tab(upload, codec, weights, classifier, detector) -> None:
     from npp.curves import DEFAULT_SWEEP_QPS, sweep_table
 
     gr.Markdown("Sweep the QP for the current photo and codec: bits per pixel against the "
@@ -279,18 +296,20 @@ def build_curves_tab(upload, codec, weights) -> None:
         plot_det = gr.LinePlot(x="bpp", y="detection_f1", color="branch", title="detection agreement vs bpp")
     table = gr.Dataframe(label="per QP and branch", interactive=False)
 
-    def sweep(upload_path, codec_name, qps_text, weights_choice, progress=gr.Progress()):
+    def sweep(upload_path, codec_name, qps_text, weights_choice, cls_name, det_name, progress=gr.Progress()):
         if upload_path is None:
             raise gr.Error("Upload a photo or pick an example in the Compare tab first.")
         try:
             photo = load_photo(upload_path, name=Path(str(upload_path)).name)
             df, bd_text = sweep_table(PIPELINE, photo, codec_name, qps_text, weights_path(weights_choice),
-                                      progress=lambda f, msg: progress(f, desc=msg))
+                                      progress=lambda f, msg: progress(f, desc=msg),
+                                      classifier=cls_name or None, detector=det_name or None)
         except NppError as exc:
             raise gr.Error(str(exc)) from None
         return df, df, df, bd_text
 
-    go.click(sweep, [upload, codec, qps, weights], [plot_cls, plot_det, table, bd], api_name="sweep",
+    go.click(sweep, [upload, codec, qps, weights, classifier, detector], [plot_cls, plot_det, table, bd],
+             api_name="sweep",
              concurrency_id="compare")
 
 

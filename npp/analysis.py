@@ -32,31 +32,41 @@ def to_tensor(rgbs: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
     return x.to(device).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def _load(task: str, device: torch.device):
+def _load(task: str, name: Optional[str], device: torch.device):
     try:
         from npp.vision import create_model
     except ImportError as exc:
         return None, f"vision models are not installed ({exc})"
     try:
-        return create_model(task=task, device=device), ""
+        return create_model(name, task=task, device=device), ""
     except NppError as exc:
         return None, str(exc)
+
+
+def model_choices(task: str) -> List[tuple]:
+    """(label, name) of every registered model of a task; an unavailable one says why."""
+    try:
+        from npp.vision import list_models, model_status
+    except ImportError:
+        return []
+    out = []
+    for name in list_models(task):
+        ok, reason = model_status(name)
+        out.append((name if ok else f"{name} (unavailable: {reason})", name))
+    return out
 
 
 class VisionSuite:
     """The classifier and detector, loaded once. Grad-CAM hooks into a model, so heatmaps of
     one model are computed one at a time (a lock per model); plain inference is concurrent."""
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, classifier: Optional[str] = None, detector: Optional[str] = None) -> None:
         self.device = device
-        self.classifier, cls_reason = _load("cls", device)
-        self.detector, det_reason = _load("det", device)
+        self.names = (classifier, detector)
+        self.classifier, cls_reason = _load("cls", classifier, device)
+        self.detector, det_reason = _load("det", detector, device)
         self.reasons = {"classifier": cls_reason, "detector": det_reason}
         self._cam_locks = {"classifier": threading.Lock(), "detector": threading.Lock()}
-
-    def model_names(self) -> tuple:
-        return (getattr(self.classifier, "name", type(self.classifier).__name__),
-                getattr(self.detector, "name", type(self.detector).__name__))
 
     def heatmap(self, which: str, rgb: np.ndarray) -> Optional[np.ndarray]:
         model = self.classifier if which == "classifier" else self.detector

@@ -55,9 +55,10 @@ def class_confidence(classifier: torch.nn.Module, rgbs: List[np.ndarray], index:
 
 
 def sweep(pipeline, photo, codec: str, qps: Sequence[int], weights: Optional[Union[str, Path]] = None,
-          progress: Optional[Callable[[float, str], None]] = None) -> List[dict]:
+          progress: Optional[Callable[[float, str], None]] = None, classifier: Optional[str] = None,
+          detector: Optional[str] = None) -> List[dict]:
     """One row per (QP, branch): {"qp", "branch", "bpp", "bytes", "psnr", "confidence", "detection_f1"}."""
-    vision = pipeline.vision
+    vision = pipeline.suite(classifier, detector)
     if vision.classifier is None and vision.detector is None:
         raise NppError("no vision model is available here, so there is nothing to plot")
     ref = vision.analyse([photo.rgb], heatmaps=False)[0]
@@ -67,7 +68,8 @@ def sweep(pipeline, photo, codec: str, qps: Sequence[int], weights: Optional[Uni
         for i, qp in enumerate(qps):
             if progress:
                 progress(i / len(qps), f"QP {qp}")
-            res = pipeline.compare(photo, codec, qp, Path(tmp), weights=weights, heatmaps=False)
+            res = pipeline.compare(photo, codec, qp, Path(tmp), weights=weights, heatmaps=False,
+                                   classifier=classifier, detector=detector)
             branches = [("plain", res.plain)] + ([("npp", res.npp)] if res.npp is not None else [])
             conf = (class_confidence(vision.classifier, [b.decoded for _, b in branches], top1, pipeline.device)
                     if top1 is not None else [math.nan] * len(branches))
@@ -95,11 +97,12 @@ def bd_rates(rows: List[dict]) -> dict:
 
 
 def sweep_table(pipeline, photo, codec: str, qps_text: str, weights=None,
-                progress: Optional[Callable[[float, str], None]] = None) -> Tuple[object, str]:
+                progress: Optional[Callable[[float, str], None]] = None, classifier: Optional[str] = None,
+                detector: Optional[str] = None) -> Tuple[object, str]:
     """(DataFrame of the sweep, markdown line with the BD-rates) for the Curves tab."""
     import pandas as pd
 
-    rows = sweep(pipeline, photo, codec, parse_qps(qps_text), weights, progress)
+    rows = sweep(pipeline, photo, codec, parse_qps(qps_text), weights, progress, classifier, detector)
     df = pd.DataFrame(rows)
     if not any(r["branch"].startswith("NPP") for r in rows):
         return df, "BD-rate: no NPP branch (no NPP weights available here)."

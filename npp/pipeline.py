@@ -162,6 +162,8 @@ class ComparePipeline:
                  photo_cache: int = 16, npp_cache: int = 64) -> None:
         self.device = device or pick_device()
         self.vision = vision or VisionSuite(self.device)
+        self._suites = {self.vision.names: self.vision}
+        self._suites_lock = threading.Lock()
         self._originals: LRUCache[Analysis] = LRUCache(photo_cache)
         self._filtered: LRUCache[np.ndarray] = LRUCache(npp_cache)
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="npp-compare")
@@ -190,12 +192,22 @@ class ComparePipeline:
         return self._filtered.get_or_compute(key, lambda: preprocess_rgb(model, photo.rgb, int(qp)))
 
     # -- analysis ----------------------------------------------------------------------
-    def original_analysis(self, photo: Photo, timer: StageTimer) -> Analysis:
+    def suite(self, classifier: Optional[str] = None, detector: Optional[str] = None) -> VisionSuite:
+        """The vision models by name (None = the default of the task), each pair loaded once."""
+        if classifier is None and detector is None:
+            return self.vision
+        with self._suites_lock:
+            key = (classifier, detector)
+            if key not in self._suites:
+                self._suites[key] = VisionSuite(self.device, classifier, detector)
+            return self._suites[key]
+
+    def original_analysis(self, photo: Photo, vision: VisionSuite, timer: StageTimer) -> Analysis:
         def compute() -> Analysis:
             with timer("original_analysis"):
-                return self.vision.analyse([photo.rgb], heatmaps=True)[0]
+                return vision.analyse([photo.rgb], heatmaps=True)[0]
 
-        value, _ = self._originals.get_or_compute(photo.key, compute)
+        value, _ = self._originals.get_or_compute((photo.key, vision.names), compute)
         return value
 
     # -- codec -------------------------------------------------------------------------
@@ -212,8 +224,10 @@ class ComparePipeline:
         return Branch(enc, decoded, psnr(original, decoded), path)
 
     def compare(self, photo: Photo, codec_name: str, qp: int, workdir: Path,
-                weights: Optional[Union[str, Path]] = None, heatmaps: bool = True) -> CompareResult:
-        """Both branches for one photo, codec and QP; real files written into `workdir`."""
+                weights: Optional[Union[str, Path]] = None, heatmaps: bool = True,
+                classifier: Optional[str] = None, detector: Optional[str] = None) -> CompareResult:
+        """Both branches for one photo, codec and QP; real files written into `workdir`.
+        `classifier`/`detector` name vision models (None: the offline defaults)."""
         check_qp(qp)
         qp = int(qp)
         codec = create_codec(codec_name)
@@ -225,8 +239,9 @@ class ComparePipeline:
         notes = [photo.note] if photo.note else []
         stem = f"{photo.name}_{codec_name}_qp{qp}"
         model, npp_reason = self.npp_model(weights)
+        vision = self.suite(classifier, detector)
 
-        f_original = self._pool.submit(self.original_analysis, photo, timer)
+        f_original = self._pool.submit(self.original_analysis, photo, vision, timer)
         f_plain = self._pool.submit(self.code, codec_name, photo.rgb, qp, photo.rgb,
                                     workdir / f"{stem}{codec.extension}", timer, "plain")
 
@@ -245,10 +260,10 @@ class ComparePipeline:
         else:
             notes.append(f"NPP branch unavailable: {npp_reason}")
         coded = [plain] + ([npp_b] if npp_b is not None else [])
-        for b, a in zip(coded, self.vision.analyse([b.decoded for b in coded], heatmaps, timer)):
+        for b, a in zip(coded, vision.analyse([b.decoded for b in coded], heatmaps, timer)):
             b.analysis = a
         original = f_original.result()
-        notes += [f"{k} unavailable: {v}" for k, v in self.vision.reasons.items() if v]
+        notes += [f"{k} unavailable: {v}" for k, v in vision.reasons.items() if v]
         timer.ms["total"] = round((time.perf_counter() - t0) * 1000.0, 1)
         return CompareResult(photo, codec_name, qp, original, plain, npp_b, filt, diff, notes, dict(timer.ms))
 
