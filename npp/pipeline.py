@@ -166,7 +166,7 @@ class ComparePipeline:
         self._suites_lock = threading.Lock()
         self._originals: LRUCache[Analysis] = LRUCache(photo_cache)
         self._filtered: LRUCache[np.ndarray] = LRUCache(npp_cache)
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="npp-compare")
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="npp-compare")
 
     # -- NPP ---------------------------------------------------------------------------
     def npp_model(self, weights: Optional[Union[str, Path]]):
@@ -242,26 +242,28 @@ class ComparePipeline:
         vision = self.suite(classifier, detector)
 
         f_original = self._pool.submit(self.original_analysis, photo, vision, timer)
-        f_plain = self._pool.submit(self.code, codec_name, photo.rgb, qp, photo.rgb,
-                                    workdir / f"{stem}{codec.extension}", timer, "plain")
+
+        def plain_branch() -> Branch:
+            b = self.code(codec_name, photo.rgb, qp, photo.rgb, workdir / f"{stem}{codec.extension}", timer, "plain")
+            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
+            return b
 
         def npp_branch() -> tuple[np.ndarray, Branch]:
             with timer("npp_filter"):
                 filt, _ = self.filtered(photo, weights, qp, model)
-            return filt, self.code(codec_name, filt, qp, photo.rgb,
-                                   workdir / f"{stem}_npp{codec.extension}", timer, "npp")
+            b = self.code(codec_name, filt, qp, photo.rgb, workdir / f"{stem}_npp{codec.extension}", timer, "npp")
+            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
+            return filt, b
 
+        # the branches run concurrently: one's codec work overlaps the other's network work
         f_npp = self._pool.submit(npp_branch) if model is not None else None
-        plain = f_plain.result()
+        plain = plain_branch()
         npp_b, filt, diff = None, None, None
         if f_npp is not None:
             filt, npp_b = f_npp.result()
             diff = amplified_difference(photo.rgb, filt)
         else:
             notes.append(f"NPP branch unavailable: {npp_reason}")
-        coded = [plain] + ([npp_b] if npp_b is not None else [])
-        for b, a in zip(coded, vision.analyse([b.decoded for b in coded], heatmaps, timer)):
-            b.analysis = a
         original = f_original.result()
         notes += [f"{k} unavailable: {v}" for k, v in vision.reasons.items() if v]
         timer.ms["total"] = round((time.perf_counter() - t0) * 1000.0, 1)
