@@ -14,7 +14,16 @@ def collect() -> dict:
     for name in list_codecs():
         ok, reason = create_codec(name).availability()
         codecs[name] = {"available": ok, "reason": reason}
-    return {"codecs": codecs}
+    return {"codecs": codecs, "app": app_info()}
+
+
+def app_info() -> dict:
+    """The app's limits and settings as this environment configures them."""
+    from npp.jobs import allowed_data_dirs, public_mode
+    from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE
+
+    return {"max_pixels": APP_MAX_PIXELS, "min_side": APP_MIN_SIDE, "public": public_mode(),
+            "training": not public_mode(), "data_dirs": [str(d) for d in allowed_data_dirs()]}
 
 
 def run(args: argparse.Namespace) -> int:
