@@ -167,6 +167,7 @@ class ComparePipeline:
         self._originals: LRUCache[Analysis] = LRUCache(photo_cache)
         self._filtered: LRUCache[np.ndarray] = LRUCache(npp_cache)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="npp-compare")
+        self.npp_model(None)  # load the shipped NPP now (if any), not on the first request
 
     # -- NPP ---------------------------------------------------------------------------
     def npp_model(self, weights: Optional[Union[str, Path]]):

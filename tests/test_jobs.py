@@ -79,6 +79,9 @@ def test_server_folders_come_from_the_allow_list(tmp_path, monkeypatch):
     ok.mkdir()
     monkeypatch.setenv("NPP_DATA_DIRS", f"{ok}:{tmp_path / 'missing'}")
     assert allowed_data_dirs() == [ok.resolve()]
+    from npp.commands.info import collect
+
+    assert collect()["app"]["data_dirs"] == [str(ok.resolve())]
     assert resolve_data_dir(str(ok.resolve())) == ok.resolve()
     for bad in ("/etc", str(tmp_path), f"{ok}/..", str(tmp_path / "missing")):
         with pytest.raises(NppError, match="not one of the server's photo folders"):
