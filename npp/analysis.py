@@ -72,8 +72,11 @@ class VisionSuite:
         model = self.classifier if which == "classifier" else self.detector
         if model is None:
             return None
-        from npp.vision.gradcam import gradcam_overlay
-
+        try:
+            from npp.vision.gradcam import gradcam_overlay
+        except ImportError as exc:
+            self.reasons["heatmaps"] = f"Grad-CAM is not installed ({exc})"
+            return None
         with self._cam_locks[which]:
             try:
                 return gradcam_overlay(model, rgb)
