@@ -68,7 +68,8 @@ class VisionSuite:
         self.reasons = {"classifier": cls_reason, "detector": det_reason}
         self._cam_locks = {"classifier": threading.Lock(), "detector": threading.Lock()}
 
-    def heatmap(self, which: str, rgb: np.ndarray) -> Optional[np.ndarray]:
+    def heatmap(self, which: str, rgb: np.ndarray, target: Optional[int] = None) -> Optional[np.ndarray]:
+        """Grad-CAM overlay; `target` is the classifier's class (given: saves a forward pass)."""
         model = self.classifier if which == "classifier" else self.detector
         if model is None:
             return None
@@ -79,7 +80,7 @@ class VisionSuite:
             return None
         with self._cam_locks[which]:
             try:
-                return gradcam_overlay(model, rgb)
+                return gradcam_overlay(model, rgb, target=target)
             except NppError as exc:
                 self.reasons[f"{which} heatmap"] = str(exc)
                 return None
@@ -102,7 +103,8 @@ class VisionSuite:
         if heatmaps:
             with timer("gradcam"):
                 for a, rgb in zip(out, rgbs):
-                    a.cam_classifier = self.heatmap("classifier", rgb)
+                    top1 = a.top5[0]["index"] if a.top5 else None
+                    a.cam_classifier = self.heatmap("classifier", rgb, top1)
                     a.cam_detector = self.heatmap("detector", rgb)
         return out
 
