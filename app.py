@@ -334,7 +334,7 @@ def build_train_tab() -> None:
         uploads = gr.File(file_count="multiple", file_types=["image"], label="Upload photos", type="filepath")
         folder = gr.Dropdown(dirs, value=dirs[0] if dirs else None, label="Server folder (NPP_DATA_DIRS)")
         proxy = gr.Dropdown(proxy_choices(), value=SHIPPED, label="Proxy for NPP training", allow_custom_value=True,
-                            info="shipped, or a finished proxy job")
+                            info="shipped, or a finished proxy job", elem_id="proxy-choice")
     with gr.Row():
         start = gr.Button("Start job", variant="primary", elem_id="start-job")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="cancel-job")

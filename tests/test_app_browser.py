@@ -100,7 +100,8 @@ def test_bad_upload_shows_a_message(page, tmp_path):
     assert "Traceback" not in page.content()
 
 
-def test_training_job_shows_progress(page, photo_path):
+def test_training_job_progress_and_checkpoint(page, photo_path):
+    """A short proxy job: live progress on the page, then its weights are offered as a proxy."""
     page.get_by_role("tab", name="Train").click()
     page.set_input_files("div#component-train-uploads input[type=file], input[type=file][multiple]",
                          [str(photo_path(n)) for n in ("chelsea", "coffee", "astronaut")])
@@ -114,3 +115,7 @@ def test_training_job_shows_progress(page, photo_path):
     page.screenshot(path=str(SHOTS / "train.png"), full_page=True)
     state = page.locator("#job-progress").get_attribute("data-state")
     assert state in ("running", "done"), page.locator("#job-progress").inner_text()
+    page.wait_for_function("document.querySelector('#job-progress').dataset.state !== 'running'", timeout=600_000)
+    assert page.locator("#job-progress").get_attribute("data-state") == "done", page.locator("#job-progress").inner_text()
+    page.locator("#proxy-choice input").click()  # focusing the dropdown refreshes its choices
+    page.get_by_text("job 1: train-proxy").first.wait_for(timeout=30_000)
