@@ -166,6 +166,7 @@ class ComparePipeline:
         self._suites_lock = threading.Lock()
         self._originals: LRUCache[Analysis] = LRUCache(photo_cache)
         self._filtered: LRUCache[np.ndarray] = LRUCache(npp_cache)
+        self._coded: LRUCache[Branch] = LRUCache(2 * npp_cache)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="npp-compare")
         self.npp_model(None)  # load the shipped NPP now (if any), not on the first request
 
@@ -224,6 +225,25 @@ class ComparePipeline:
             decoded = codec.decode(path.read_bytes())
         return Branch(enc, decoded, psnr(original, decoded), path)
 
+    def coded_branch(self, key: tuple, codec_name: str, rgb: np.ndarray, qp: int, original: np.ndarray,
+                     path: Path, vision: VisionSuite, heatmaps: bool, timer: StageTimer, stage: str) -> Branch:
+        """A coded image and its analysis, cached by everything that determines them (`key`
+        names the codec's input image): moving the QP back to a value seen before is instant.
+        The real file is written into this request's own `path` either way."""
+
+        def compute() -> Branch:
+            b = self.code(codec_name, rgb, qp, original, path, timer, stage)
+            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
+            return b
+
+        full_key = (key, codec_name, tuple(sorted(create_codec(codec_name).options().items())), qp,
+                    vision.names, heatmaps)
+        cached, hit = self._coded.get_or_compute(full_key, compute)
+        if hit:
+            atomic_write_bytes(path, cached.encoded.data)
+            return Branch(cached.encoded, cached.decoded, cached.psnr, path, cached.analysis)
+        return cached
+
     def compare(self, photo: Photo, codec_name: str, qp: int, workdir: Path,
                 weights: Optional[Union[str, Path]] = None, heatmaps: bool = True,
                 classifier: Optional[str] = None, detector: Optional[str] = None) -> CompareResult:
@@ -245,16 +265,15 @@ class ComparePipeline:
         f_original = self._pool.submit(self.original_analysis, photo, vision, timer)
 
         def plain_branch() -> Branch:
-            b = self.code(codec_name, photo.rgb, qp, photo.rgb, workdir / f"{stem}{codec.extension}", timer, "plain")
-            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
-            return b
+            return self.coded_branch((photo.key,), codec_name, photo.rgb, qp, photo.rgb,
+                                     workdir / f"{stem}{codec.extension}", vision, heatmaps, timer, "plain")
 
         def npp_branch() -> tuple[np.ndarray, Branch]:
             with timer("npp_filter"):
                 filt, _ = self.filtered(photo, weights, qp, model)
-            b = self.code(codec_name, filt, qp, photo.rgb, workdir / f"{stem}_npp{codec.extension}", timer, "npp")
-            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
-            return filt, b
+            key = (photo.key, "npp", str(weights), _mtime(weights), qp)
+            return filt, self.coded_branch(key, codec_name, filt, qp, photo.rgb,
+                                           workdir / f"{stem}_npp{codec.extension}", vision, heatmaps, timer, "npp")
 
         # the branches run concurrently: one's codec work overlaps the other's network work
         f_npp = self._pool.submit(npp_branch) if model is not None else None

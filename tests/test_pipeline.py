@@ -60,11 +60,11 @@ def test_safe_stem_never_names_a_path():
 @pytest.mark.parametrize("codec", AVAILABLE)
 def test_compare_writes_real_files(pipeline, photo_path, tmp_path, codec):
     photo = load_photo(photo_path("astronaut"), "astronaut.png")
-    res = pipeline.compare(photo, codec, 37, tmp_path)
+    res = pipeline.compare(photo, codec, 36, tmp_path)
     c = create_codec(codec)
     data = res.plain.file.read_bytes()
     assert res.plain.file.parent == tmp_path and res.plain.file.suffix == c.extension
-    assert data == c.encode(photo.rgb, 37).data  # deterministic real encode, bytes counted = bytes written
+    assert data == c.encode(photo.rgb, 36).data  # deterministic real encode, bytes counted = bytes written
     s = res.summary()
     assert s["original"]["bytes"] == len(data)
     assert s["original"]["bpp"] == 8 * len(data) / (512 * 512)
@@ -73,7 +73,7 @@ def test_compare_writes_real_files(pipeline, photo_path, tmp_path, codec):
     if res.npp is None:
         assert any("NPP branch unavailable" in n for n in res.notes)
     else:
-        assert res.npp.file.read_bytes() == c.encode(res.filtered, 37).data
+        assert res.npp.file.read_bytes() == c.encode(res.filtered, 36).data
         assert res.difference.shape == photo.rgb.shape
 
 
@@ -84,6 +84,15 @@ def test_original_analysis_is_cached_across_qps(pipeline, photo_path, tmp_path):
     assert "original_analysis" in first.timings and "original_analysis" not in second.timings
     assert second.original is first.original
     assert second.summary()["original"]["bytes"] < first.summary()["original"]["bytes"]
+
+
+def test_revisited_qp_is_served_from_the_cache_with_its_own_file(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("coffee"), "coffee.png")
+    a = pipeline.compare(photo, "jpeg", 33, tmp_path / "a")
+    b = pipeline.compare(photo, "jpeg", 33, tmp_path / "b")
+    assert "encode_plain" in a.timings and "encode_plain" not in b.timings
+    assert b.plain.file.parent == tmp_path / "b" and b.plain.file.read_bytes() == a.plain.file.read_bytes()
+    assert b.summary() == a.summary()
 
 
 def test_compare_refuses_bad_codec_and_qp(pipeline, photo_path, tmp_path):
