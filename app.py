@@ -45,6 +45,17 @@ JOBS: Optional[JobRunner] = None if PUBLIC else JobRunner(
     Path(os.environ["NPP_JOBS_DIR"]) if os.environ.get("NPP_JOBS_DIR") else None)
 
 
+def uploaded_file(path) -> Path:
+    """The path of a file Gradio received as an upload (or an example photo). An API client
+    can send a bare server path instead of uploading; that is refused, so a request can never
+    make the app read a file of the server's."""
+    p = Path(str(path)).resolve()
+    roots = (Path(gr.utils.get_upload_folder()).resolve(), ASSETS.resolve())
+    if not any(p.is_relative_to(r) for r in roots):
+        raise NppError(f"{p.name}: not an uploaded file")
+    return p
+
+
 def codec_choices() -> list:
     """(label, value) pairs; an unavailable codec keeps its name but its label says why."""
     out = []
@@ -97,13 +108,14 @@ def default_model(task: str) -> Optional[str]:
     return DEFAULTS[task] if any(v == DEFAULTS[task] for _, v in model_choices(task)) else None
 
 
-def run_compare(upload, codec: str, qp: float, weights: str = SHIPPED, classifier: Optional[str] = None,
+def run_compare(image, codec: str, qp: float, weights: str = SHIPPED, classifier: Optional[str] = None,
                 detector: Optional[str] = None):
-    if upload is None:
+    """The /compare endpoint: `image` is the uploaded file (its name never names a server path)."""
+    if image is None:
         raise gr.Error("Upload a photo or pick an example first.")
     try:
         t0 = time.perf_counter()
-        photo = load_photo(upload, name=Path(str(upload)).name)
+        photo = load_photo(uploaded_file(image), name=Path(str(image)).name)
         t1 = time.perf_counter()
         folder = FILES.new_dir()
         res = PIPELINE.compare(photo, codec, int(qp), folder, weights=weights_path(weights),
@@ -146,7 +158,7 @@ def start_job(kind, codec, qps, steps, lr, source, uploads, folder, proxy=SHIPPE
         if source == "server folder":
             photos = resolve_data_dir(folder)
         else:
-            photos = copy_uploads([str(u) for u in (uploads or [])], job_dir / "photos")
+            photos = copy_uploads([str(uploaded_file(u)) for u in (uploads or [])], job_dir / "photos")
         kind_cli = "train-proxy" if kind.startswith("proxy") else "train"
         proxies = JOBS.checkpoints("train-proxy")
         if proxy not in (None, SHIPPED) and proxy not in proxies:
@@ -300,7 +312,7 @@ def build_curves_tab(upload, codec, weights, classifier, detector) -> None:
         if upload_path is None:
             raise gr.Error("Upload a photo or pick an example in the Compare tab first.")
         try:
-            photo = load_photo(upload_path, name=Path(str(upload_path)).name)
+            photo = load_photo(uploaded_file(upload_path), name=Path(str(upload_path)).name)
             df, bd_text = sweep_table(PIPELINE, photo, codec_name, qps_text, weights_path(weights_choice),
                                       progress=lambda f, msg: progress(f, desc=msg),
                                       classifier=cls_name or None, detector=det_name or None)

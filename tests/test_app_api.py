@@ -214,3 +214,26 @@ def test_public_mode_and_clean_exit(photo, tmp_path):
         with pytest.raises(Exception, match="(?i)size|large|413"):
             compare(client, big)
     assert not list(tmpdir.glob("npp-app-*"))
+
+
+def test_a_server_path_is_not_an_upload(client, photo_path, tmp_path):
+    """A raw API request naming an image file on the server, instead of uploading one, gets
+    an error event and never the file's pixels; the same file uploaded first is fine."""
+    import httpx
+
+    server_file = tmp_path / "private.png"
+    Image.open(photo_path("coffee")).save(server_file)
+    base = client.src.rstrip("/") + "/gradio_api"
+
+    def call(path: str) -> str:
+        data = [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "x.png"}, "jpeg", 37,
+                "shipped", None, None]
+        r = httpx.post(f"{base}/call/compare", json={"data": data}, timeout=60)
+        assert r.status_code == 200, r.text
+        return httpx.get(f"{base}/call/compare/{r.json()['event_id']}", timeout=300).text
+
+    events = call(str(server_file))
+    assert "event: error" in events and "event: complete" not in events
+    with open(server_file, "rb") as fh:
+        uploaded = httpx.post(f"{base}/upload", files={"files": ("x.png", fh, "image/png")}, timeout=60).json()[0]
+    assert "event: complete" in call(uploaded)
