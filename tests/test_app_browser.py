@@ -87,6 +87,9 @@ def test_upload_move_qp_and_compare_with_npp_encode(page, photo_path, tmp_path):
         assert "NPP branch unavailable" in notes  # said clearly, never a random model
     else:
         assert npp[0] < plain[0]
+    for section in ("Grad-CAM heatmaps", "What NPP removed"):
+        page.get_by_text(section).first.click()
+    page.wait_for_timeout(1000)  # let the opened sections lay out their images
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
 
