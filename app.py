@@ -173,11 +173,21 @@ def start_job(kind, codec, qps, steps, lr, source, uploads, folder, proxy=SHIPPE
 
 def cancel_job(job_id):
     if JOBS is None or not job_id:
-        return
+        raise gr.Error("No job to cancel.")
     try:
         JOBS.cancel(int(job_id))
     except NppError as exc:
         raise gr.Error(str(exc)) from None
+
+
+def resume_job(job_id):
+    if JOBS is None or not job_id:
+        raise gr.Error("No job to resume.")
+    try:
+        job = JOBS.resume(int(job_id))
+    except NppError as exc:
+        raise gr.Error(str(exc)) from None
+    return job.id, gr.Timer(active=True)
 
 
 def progress_html(job) -> str:
@@ -330,7 +340,6 @@ def build_train_tab() -> None:
         gr.Markdown("**Training is switched off on this public server** (NPP_PUBLIC=1). "
                     "Run the app on your own machine to train.", elem_id="train-off")
         return
-    job_id = gr.State(None)
     gr.Markdown("Run a real training job in the background: fine-tune the proxy codec on a codec's "
                 "output, or train NPP. One job runs at a time on this server; others wait in the "
                 "queue. A finished NPP job's checkpoint appears under *NPP weights* in Compare.")
@@ -349,7 +358,9 @@ def build_train_tab() -> None:
                             info="shipped, or a finished proxy job", elem_id="proxy-choice")
     with gr.Row():
         start = gr.Button("Start job", variant="primary", elem_id="start-job")
+        job_id = gr.Number(None, label="Job shown (cancel / resume act on it)", precision=0, elem_id="job-id")
         cancel = gr.Button("Cancel job", variant="stop", elem_id="cancel-job")
+        resume = gr.Button("Resume job", elem_id="resume-job")
     progress = gr.HTML(progress_html(None))
     loss = gr.LinePlot(x="step", y="loss", title="loss")
     tail = gr.Textbox(label="log tail", lines=8, max_lines=8, interactive=False)
@@ -360,6 +371,8 @@ def build_train_tab() -> None:
     start.click(start_job, [kind, codec, qps, steps, lr, source, uploads, folder, proxy], [job_id, timer],
                 api_name="start_job")
     cancel.click(cancel_job, [job_id], None, api_name="cancel_job")
+    resume.click(resume_job, [job_id], [job_id, timer], api_name="resume_job")
+    job_id.submit(lambda _: gr.Timer(active=True), [job_id], [timer], api_visibility="private")
     timer.tick(poll_job, [job_id], [progress, loss, tail, queue, timer], api_visibility="private",
                show_progress="hidden", queue=False)
 

@@ -145,7 +145,8 @@ class JobRunner:
         self._cancel: set = set()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._ids = itertools.count(1)
+        self._load_previous()
+        self._ids = itertools.count(max(self._jobs, default=0) + 1)
         self._worker = threading.Thread(target=self._run_forever, name="npp-jobs", daemon=True)
         self._worker.start()
         atexit.register(self.shutdown)
@@ -165,6 +166,32 @@ class JobRunner:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+    def _load_previous(self) -> None:
+        """Jobs a previous server left in `root`: finished ones keep offering their weights; ones
+        it was running when it stopped are marked interrupted (resume them with `resume`)."""
+        for meta in sorted(self.root.glob("*/job.json")):
+            try:
+                d = json.loads(meta.read_text())
+                job = Job(int(d["id"]), d["kind"], list(d["args"]), meta.parent, d["title"], d.get("steps"),
+                          d["state"], d.get("returncode"), d["created"], d.get("started"), d.get("ended"),
+                          d.get("error", ""))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if job.state in ("queued", "running"):
+                job.state, job.error = "failed", "interrupted: the server stopped"
+                self._save(job)
+            self._jobs[job.id] = job
+
+    def resume(self, job_id: int) -> Job:
+        """Queue a stopped job again; the training command continues from its last checkpoint."""
+        old = self.get(job_id)
+        if old.state in ("queued", "running", "done"):
+            raise NppError(f"job {job_id} is {old.state}; only a failed or cancelled job can be resumed")
+        if not (old.dir / RUN_NAME / "last.pt").is_file():
+            raise NppError(f"job {job_id} left no checkpoint to resume from; start it again instead")
+        args = [a for a in old.args if a != "--resume"] + ["--resume"]
+        return self.submit(old.kind, args, old.dir, title=f"{old.title} (resumed)", steps=old.steps)
 
     # -- queue ---------------------------------------------------------------------------
     def new_job_dir(self) -> Path:

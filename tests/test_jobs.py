@@ -108,3 +108,25 @@ def test_argument_checks():
         training_args("train", "p", "d", "jpeg", "37", 0, 1e-4)
     with pytest.raises(NppError, match="learning rate"):
         training_args("train", "p", "d", "jpeg", "37", 10, 5.0)
+
+
+def test_a_restarted_server_knows_its_jobs(tmp_path):
+    first = JobRunner(tmp_path / "jobs")
+    d = first.new_job_dir()
+    done = first.wait(first.submit("train", ["--no-such-flag"], d, steps=3).id, 120)
+    ghost = first.new_job_dir()  # a job the previous server was running when it died
+    (ghost / "job.json").write_text(json.dumps({"id": 7, "kind": "train-proxy", "args": ["--data", "x"],
+                                                "title": "t", "steps": 10, "state": "running", "created": 0.0}))
+    second = JobRunner(tmp_path / "jobs")
+    jobs = {j.id: j for j in second.jobs()}
+    assert jobs[done.id].state == "failed" and jobs[7].state == "failed" and "interrupted" in jobs[7].error
+    with pytest.raises(NppError, match="no checkpoint"):
+        second.resume(7)
+    (ghost / "run").mkdir()
+    (ghost / "run" / "last.pt").write_bytes(b"")  # what a killed training run leaves behind
+    resumed = second.resume(7)
+    assert resumed.id == 8 and resumed.args[-1] == "--resume" and resumed.dir == ghost
+    second.wait(resumed.id, 120)
+    helped = second.wait(second.submit("train", ["--help"], second.new_job_dir()).id, 120)
+    with pytest.raises(NppError, match="only a failed or cancelled job" if helped.state == "done" else "no checkpoint"):
+        second.resume(helped.id)
