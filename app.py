@@ -3,8 +3,8 @@ computed comes from the `npp` package (npp.pipeline, npp.curves, npp.jobs).
 
 Start: `python app.py` (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are respected).
 Environment: NPP_PUBLIC=1 switches training off and caps uploads; NPP_DATA_DIRS lists the
-server photo folders the Train tab may use; NPP_JOBS_DIR keeps job folders (default: a
-private temp folder)."""
+server photo folders the Train tab may use; NPP_JOBS_DIR keeps job folders (default:
+runs/app-jobs), so a restarted server still offers finished jobs' weights."""
 from __future__ import annotations
 
 import logging
@@ -41,8 +41,7 @@ except ImportError:
 
 PIPELINE = ComparePipeline()  # models load once, at start-up
 FILES = TempStore()
-JOBS: Optional[JobRunner] = None if PUBLIC else JobRunner(
-    Path(os.environ["NPP_JOBS_DIR"]) if os.environ.get("NPP_JOBS_DIR") else None)
+JOBS: Optional[JobRunner] = None if PUBLIC else JobRunner(Path(os.environ.get("NPP_JOBS_DIR") or HERE / "runs" / "app-jobs"))
 
 
 def uploaded_file(path) -> Path:
