@@ -41,7 +41,8 @@ except ImportError:
 
 PIPELINE = ComparePipeline()  # models load once, at start-up
 FILES = TempStore()
-JOBS: Optional[JobRunner] = None if PUBLIC else JobRunner(Path(os.environ.get("NPP_JOBS_DIR") or HERE / "runs" / "app-jobs"))
+JOBS: Optional[JobRunner] = (None if PUBLIC else
+                              JobRunner(Path(os.environ.get("NPP_JOBS_DIR") or HERE / "runs" / "app-jobs")))
 
 
 def uploaded_file(path) -> Path:
