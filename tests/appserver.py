@@ -17,6 +17,14 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def has_command(name: str) -> bool:
+    """Whether `python -m npp <name>` exists in this checkout (parts land at different times)."""
+    from npp.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return name in sub.choices
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

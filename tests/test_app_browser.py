@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.appserver import ROOT, running_app
-from tests.test_jobs import has_command
+from tests.appserver import ROOT, has_command, running_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

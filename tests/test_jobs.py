@@ -8,15 +8,9 @@ import time
 import pytest
 
 from npp.errors import NppError
+from tests.appserver import has_command
 from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, parse_qps, resolve_data_dir,
                       training_args)
-
-
-def has_command(name: str) -> bool:
-    from npp.cli import build_parser
-
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    return name in sub.choices
 
 
 @pytest.fixture
