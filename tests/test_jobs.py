@@ -8,9 +8,9 @@ import time
 import pytest
 
 from npp.errors import NppError
-from tests.appserver import has_command
 from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, parse_qps, resolve_data_dir,
                       training_args)
+from tests.appserver import has_command
 
 
 @pytest.fixture
