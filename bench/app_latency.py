@@ -69,6 +69,7 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=7)
     ap.add_argument("--url", help="an app already running (default: start one)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "app_latency.json"))
+    ap.add_argument("--note", default="", help="conditions worth recording with the figures")
     args = ap.parse_args()
     from gradio_client import Client
 
@@ -98,6 +99,9 @@ def main() -> int:
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "qp_moving": moving,
         "same_qp": same,
+        "checkout": _git_head(),
+        "npp_weights": _npp_weights(),
+        "note": args.note,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -105,6 +109,26 @@ def main() -> int:
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     return 0
+
+
+def _git_head() -> str:
+    import subprocess
+
+    r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    return r.stdout.strip()
+
+
+def _npp_weights() -> dict:
+    """Which NPP the app used: the shipped file's training metadata, or why there is none."""
+    try:
+        from npp.nn.checkpoint import load_weights
+        from npp.nn.zoo import SHIPPED_NPP
+    except ImportError as exc:
+        return {"error": str(exc)}
+    if not SHIPPED_NPP.is_file():
+        return {"error": f"no shipped weights at {SHIPPED_NPP}"}
+    _, config, meta = load_weights(SHIPPED_NPP, "npp")
+    return {"config": config, "steps": meta.get("steps")}
 
 
 def _codecs() -> list:
