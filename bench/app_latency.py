@@ -5,7 +5,8 @@ reports the median wall time of warm calls with the per-stage breakdown the app 
 Two series: the QP moving to a new value each call (the headline: both encodes, the NPP
 output and the coded images' analysis are recomputed; only the original's analysis is
 cached), and the same QP again (served from the app's caches; shows the fixed overhead of
-upload, Gradio and downloads). The machine's load average is recorded: on a shared CPU the
+upload, Gradio and downloads), once more without the client downloading the result files.
+The machine's load average is recorded: on a shared CPU the
 figures scale with it.
 
 Usage: .venv/bin/python bench/app_latency.py [--codec bpg] [--calls 7] [--url URL]
@@ -89,6 +90,8 @@ def main() -> int:
         cold_ms = (time.perf_counter() - t0) * 1000.0
         moving = series(client, photo, codec, [30 + i for i in range(args.calls)])
         same = series(client, photo, codec, [37] * args.calls)
+        # the same, without the client fetching the ~15 result files (a browser fetches them in parallel)
+        same_nodl = series(Client(url, verbose=False, download_files=False), photo, codec, [37] * args.calls)
     result = {
         "bench": "app_latency",
         "photo": "scikit-image coffee resized to 640x480",
@@ -99,6 +102,7 @@ def main() -> int:
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "qp_moving": moving,
         "same_qp": same,
+        "same_qp_no_downloads": same_nodl,
         "checkout": _git_head(),
         "npp_weights": _npp_weights(),
         "note": args.note,
