@@ -7,9 +7,11 @@ server photo folders the Train tab may use; NPP_JOBS_DIR keeps job folders (defa
 runs/app-jobs), so a restarted server still offers finished jobs' weights."""
 from __future__ import annotations
 
+import html
 import logging
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Optional
@@ -153,8 +155,8 @@ def proxy_choices() -> list:
 def start_job(kind, codec, qps, steps, lr, source, uploads, folder, proxy=SHIPPED):
     if JOBS is None:
         raise gr.Error("Training is switched off on this public server.")
+    job_dir = JOBS.new_job_dir()
     try:
-        job_dir = JOBS.new_job_dir()
         if source == "server folder":
             photos = resolve_data_dir(folder)
         else:
@@ -167,6 +169,7 @@ def start_job(kind, codec, qps, steps, lr, source, uploads, folder, proxy=SHIPPE
                              proxy=proxies.get(proxy))
         job = JOBS.submit(kind_cli, args, job_dir, title=f"{kind_cli} {codec} {int(steps)} steps", steps=int(steps))
     except NppError as exc:
+        shutil.rmtree(job_dir, ignore_errors=True)
         raise gr.Error(str(exc)) from None
     return job.id, gr.Timer(active=True)
 
@@ -196,9 +199,9 @@ def progress_html(job) -> str:
     pr = job.progress()
     pct = 100.0 * pr["fraction"]
     steps = f"step {pr['step']} / {pr['steps']}" if pr["steps"] else f"step {pr['step']}"
-    err = f" — {job.error}" if job.error else ""
+    err = f" — {html.escape(job.error)}" if job.error else ""
     return (f"<div id='job-progress' data-state='{job.state}' data-step='{pr['step']}'>"
-            f"<b>{job.label}</b>: {job.state}, {steps}{err}<br>"
+            f"<b>{html.escape(job.label)}</b>: {job.state}, {steps}{err}<br>"
             f"<progress max='100' value='{pct:.1f}' style='width:100%'></progress></div>")
 
 

@@ -374,6 +374,9 @@ def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, 
         raise NppError(f"steps must be in 1..1000000, got {steps}")
     if not 0 < float(lr) < 1:
         raise NppError(f"learning rate must be in (0, 1), got {lr}")
+    from npp.codecs import codec_class
+
+    codec_class(codec)  # NppError for an unknown codec, before a process is started
     qp_list = parse_qps(qps)
     args = ["--data", str(photos), "--out", str(Path(job_dir) / RUN_NAME), "--steps", str(int(steps)),
             "--codec", codec, "--qps", ",".join(map(str, qp_list)), "--lr", repr(float(lr))]

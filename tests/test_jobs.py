@@ -102,6 +102,8 @@ def test_argument_checks():
         training_args("train", "p", "d", "jpeg", "37", 0, 1e-4)
     with pytest.raises(NppError, match="learning rate"):
         training_args("train", "p", "d", "jpeg", "37", 10, 5.0)
+    with pytest.raises(NppError, match="unknown codec"):
+        training_args("train", "p", "d", "webp", "37", 10, 1e-4)
 
 
 def test_a_restarted_server_knows_its_jobs(tmp_path):
