@@ -25,8 +25,9 @@ def draw_detections(rgb: np.ndarray, detections: Iterable[Mapping], width: int |
         draw.rectangle([x0, y0, x1, y1], outline=colour, width=lw)
         caption = f"{label} {float(det['score']):.2f}"
         tx0, ty0, tx1, ty1 = draw.textbbox((x0, y0), caption)
-        ty = max(0.0, y0 - (ty1 - ty0) - 2)
-        draw.rectangle([x0, ty, x0 + (tx1 - tx0) + 4, ty + (ty1 - ty0) + 2], fill=colour)
+        th = ty1 - ty0
+        ty = y0 - th - 2 if y0 >= th + 2 else y0 + lw  # above the box, or inside it at the top edge
+        draw.rectangle([x0, ty, x0 + (tx1 - tx0) + 4, ty + th + 2], fill=colour)
         draw.text((x0 + 2, ty), caption, fill=(0, 0, 0))
     return np.asarray(img)
 
