@@ -3,21 +3,20 @@ the metadata, so a file alone rebuilds its model. Written atomically."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Tuple, Union
 
 import torch
 
 from npp.errors import NppError
+from npp.fsutil import atomic_write
 
 
 def save_weights(
     state: Dict[str, torch.Tensor], path: Union[str, Path], kind: str, config: dict, meta: dict | None = None,
     half: bool = True,
 ) -> Path:
-    """Write `state` (floats as fp16 when `half`) with {kind, config, meta} as metadata."""
+    """Write `state` (floats as fp16 when `half` and they fit) with {kind, config, meta} as metadata."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -25,19 +24,18 @@ def save_weights(
     tensors = {}
     for k, v in state.items():
         v = v.detach().cpu()
-        if half and v.is_floating_point():
+        if half and v.is_floating_point() and _fits_half(v):
             v = v.half()
         tensors[k] = v.contiguous()
     metadata = {"kind": kind, "config": json.dumps(config), "meta": json.dumps(meta or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
     return path
+
+
+def _fits_half(v: torch.Tensor) -> bool:
+    """fp16 keeps every value finite and no non-zero value becomes zero (e.g. a 1e-9 bound)."""
+    h = v.half()
+    return bool(torch.isfinite(h).all() and not ((h == 0) & (v != 0)).any())
 
 
 def load_weights(path: Union[str, Path], kind: str) -> Tuple[Dict[str, torch.Tensor], dict, dict]:

@@ -61,7 +61,7 @@ def preprocess_rgb(model: NPP, rgb_uint8: np.ndarray, qp: int) -> np.ndarray:
         raise NppError(f"expected an HxWx3 uint8 RGB image, got shape {rgb.shape} dtype {rgb.dtype}")
     device = next(model.parameters()).device
     with torch.inference_mode():
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device).permute(2, 0, 1)[None].float() / 255.0
+        x = torch.from_numpy(np.array(rgb, copy=True)).to(device).permute(2, 0, 1)[None].float() / 255.0
         y = model(x, int(qp))
         out = (y[0].permute(1, 2, 0) * 255.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
     return out
