@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
+from torch import nn
 
 from npp.errors import NppError
 from npp.nn.checkpoint import load_weights
@@ -65,6 +66,27 @@ def load_proxy(path: Optional[str]) -> ProxyCodec:
     return proxy
 
 
+def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: torch.Tensor, qp: torch.Tensor,
+             lam: float, beta: float, low_weight: float) -> Tuple[torch.Tensor, dict, object]:
+    """(mean loss, stats with a forward-time breakdown, teacher output on x) for one batch."""
+    t0 = time.perf_counter()
+    xp = npp(x, qp)
+    t1 = time.perf_counter()
+    x_hat, bpp, _, p_bpp = st(xp, qp)
+    t3 = time.perf_counter()
+    with torch.no_grad():
+        target = teacher(x)
+    d_machine = machine_distortion(teacher(x_hat), target)
+    t4 = time.perf_counter()
+    d_pre = pre_distortion(xp, x, low_weight)
+    loss = (bpp + lam * d_machine + beta * d_pre).mean()
+    stats = {"loss": loss.item(), "bpp": bpp.mean().item(), "d_machine": d_machine.mean().item(),
+             "d_pre": d_pre.mean().item(), "psnr_pre": psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
+             "lambda": lam, "qp": qp.float().mean().item(),
+             "npp_fwd_s": t1 - t0, **st.times, "vision_fwd_s": t4 - t3}
+    return loss, stats, target
+
+
 def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
               on_step: Optional[StepCallback] = None):
     if cfg.task not in ("cls", "det"):
@@ -75,6 +97,7 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
         arch = RunDir(cfg.out).load()["config"]
     elif init:
         arch = load_weights(init, "npp")[1]
+    torch.manual_seed(cfg.seed)  # seeded initial weights
     run = Run("npp", cfg, build_npp(arch), resume, init, device)
     dev = run.dist.device
     st = StraightThroughCodec(load_proxy(cfg.proxy).to(dev), RealCodec(cfg.codec, cfg.codec_options, cfg.workers))
@@ -86,36 +109,18 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
         qp = torch.tensor(sample_choice(cfg.qps, cfg.seed, i, rank, 1, cfg.batch), device=dev)
         lam = float(sample_choice(cfg.lambdas, cfg.seed, i, rank, 2, 1)[0])
         run.net.train()
+        loss, stats, target = npp_loss(run.net, st, teacher, x, qp, lam, cfg.beta, cfg.low_weight)
         t0 = time.perf_counter()
-        xp = run.net(x, qp)
-        t1 = time.perf_counter()
-        p_hat, p_bpp = st.proxy(xp, qp)
-        t2 = time.perf_counter()
-        r_hat, r_bpp = st.real(xp, qp)
-        t3 = time.perf_counter()
-        x_hat = p_hat + (r_hat - p_hat).detach()
-        bpp = p_bpp + (r_bpp - p_bpp).detach()
-        with torch.no_grad():
-            target = teacher(x)
-        d_machine = machine_distortion(teacher(x_hat), target)
-        t4 = time.perf_counter()
-        d_pre = pre_distortion(xp, x, cfg.low_weight)
-        loss = (bpp + lam * d_machine + cfg.beta * d_pre).mean()
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
-        t5 = time.perf_counter()
-        stats = {"loss": loss.item(), "bpp": r_bpp.mean().item(), "d_machine": d_machine.mean().item(),
-                 "d_pre": d_pre.mean().item(), "psnr_pre": psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
-                 "lambda": lam, "qp": qp.float().mean().item(),
-                 "npp_fwd_s": t1 - t0, "proxy_fwd_s": t2 - t1, "codec_s": t3 - t2, "vision_fwd_s": t4 - t3,
-                 "backward_s": t5 - t4, "plain_bpp": None, "plain_d_machine": None, "bpp_saved_pct": None}
+        stats.update(backward_s=time.perf_counter() - t0, plain_bpp=None, plain_d_machine=None, bpp_saved_pct=None)
         if cfg.monitor_every and i % cfg.monitor_every == 0:
             with torch.no_grad():  # the same crops through the codec without NPP, for comparison
                 plain_hat, plain_bpp = st.real(x, qp)
                 stats["plain_bpp"] = plain_bpp.mean().item()
                 stats["plain_d_machine"] = machine_distortion(teacher(plain_hat), target).mean().item()
-                stats["bpp_saved_pct"] = 100 * (1 - r_bpp.sum().item() / plain_bpp.sum().item())
+                stats["bpp_saved_pct"] = 100 * (1 - stats["bpp"] / stats["plain_bpp"])
         return stats
 
     try:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
+from torch import nn
 
 from npp.nn.checkpoint import load_weights
 from npp.nn.codec_layer import RealCodec
@@ -43,6 +44,25 @@ class ProxyConfig:
     progress: bool = True
 
 
+def proxy_loss(proxy: nn.Module, real: RealCodec, x: torch.Tensor, qp: torch.Tensor,
+               dist_weight: float) -> Tuple[torch.Tensor, dict]:
+    """(mean fitting loss, stats) of the proxy against the real codec on one batch."""
+    t0 = time.perf_counter()
+    dec, bpp = real(x, qp)
+    t1 = time.perf_counter()
+    x_hat, p_bpp = proxy(x, qp)
+    t2 = time.perf_counter()
+    rate_err = (torch.log2(p_bpp.clamp_min(1e-4)) - torch.log2(bpp)) ** 2
+    dist = ((x_hat - dec) ** 2).flatten(1).mean(1)
+    loss = (rate_err + dist_weight * dist).mean()
+    stats = {"loss": loss.item(), "rate_err": rate_err.mean().item(),
+             "abs_pct_err": (100 * (p_bpp - bpp).abs() / bpp).mean().item(),
+             "real_bpp": bpp.mean().item(), "proxy_bpp": p_bpp.mean().item(),
+             "psnr_proxy_vs_real": psnr(x_hat, dec).mean().item(), "psnr_real": psnr(dec, x).mean().item(),
+             "codec_s": t1 - t0, "proxy_fwd_s": t2 - t1}
+    return loss, stats
+
+
 def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
                 on_step: Optional[StepCallback] = None):
     data = PhotoCrops(cfg.data, crop=cfg.crop)
@@ -51,6 +71,7 @@ def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = No
         arch = RunDir(cfg.out).load()["config"]
     elif init:
         arch = load_weights(init, "proxy")[1]
+    torch.manual_seed(cfg.seed)  # seeded initial weights
     proxy = ProxyCodec(arch["n"], arch["m"])
     proxy.entropy_bottleneck.quantiles.requires_grad_(False)  # only used for real entropy coding
     run = Run("proxy", cfg, proxy, resume, init, device)
@@ -61,22 +82,13 @@ def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = No
     def step(i: int) -> dict:
         x = torch.from_numpy(data.batch(cfg.seed, i, run.dist.rank, cfg.batch)).to(dev)
         qp = torch.tensor(sample_choice(cfg.qps, cfg.seed, i, run.dist.rank, 1, cfg.batch), device=dev)
+        loss, stats = proxy_loss(run.net, real, x, qp, cfg.dist_weight)
         t0 = time.perf_counter()
-        dec, bpp = real(x, qp)
-        t1 = time.perf_counter()
-        x_hat, p_bpp = run.net(x, qp)
-        rate_err = (torch.log2(p_bpp.clamp_min(1e-4)) - torch.log2(bpp)) ** 2
-        dist = ((x_hat - dec) ** 2).flatten(1).mean(1)
-        loss = (rate_err + cfg.dist_weight * dist).mean()
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
-        t2 = time.perf_counter()
-        return {"loss": loss.item(), "rate_err": rate_err.mean().item(),
-                "abs_pct_err": (100 * (p_bpp - bpp).abs() / bpp).mean().item(),
-                "real_bpp": bpp.mean().item(), "proxy_bpp": p_bpp.mean().item(),
-                "psnr_proxy_vs_real": psnr(x_hat, dec).mean().item(), "psnr_real": psnr(dec, x).mean().item(),
-                "codec_s": t1 - t0, "proxy_s": t2 - t1}
+        stats["backward_s"] = time.perf_counter() - t0
+        return stats
 
     try:
         return run.loop(step, on_step)
