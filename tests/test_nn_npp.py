@@ -71,3 +71,32 @@ def test_bad_weights_files_give_clear_errors(tmp_path):
     other = save_weights({"w": torch.zeros(2)}, tmp_path / "p.safetensors", "proxy", {})
     with pytest.raises(NppError, match="not 'npp'"):
         load_npp(other)
+
+
+@pytest.mark.parametrize("upsample", ["resize", "transpose"])
+def test_folded_batchnorm_keeps_the_function(photo, upsample):
+    from npp.nn.fuse import for_inference
+
+    torch.manual_seed(0)
+    model = NPP(0.25, upsample)
+    model.train()
+    with torch.no_grad():  # give the batch-norms non-trivial statistics and the head a real output
+        model.unet.out.weight.normal_(std=0.1)
+        model(torch.rand(4, 3, 64, 64), 30)
+    model.eval()
+    fast = for_inference(model)
+    x = torch.from_numpy(photo("rocket")[:80, :96].copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        assert torch.allclose(model(x, 33), fast(x.contiguous(memory_format=torch.channels_last), 33), atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+
+
+def test_info_json_reports_the_full_architectures_parameter_count(capsys):
+    import json
+
+    from npp.cli import main
+
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["npp_params"] == npp_params() > 9_422_235
+    assert set(info["npp_weights"]) == {"npp", "proxy"}

@@ -14,7 +14,22 @@ def collect() -> dict:
     for name in list_codecs():
         ok, reason = create_codec(name).availability()
         codecs[name] = {"available": ok, "reason": reason}
-    return {"codecs": codecs}
+    return {"codecs": codecs, **npp_section()}
+
+
+def npp_section() -> dict:
+    """NPP: the paper architecture's parameter count and the shipped weights, if any."""
+    from npp.nn.checkpoint import load_weights
+    from npp.nn.zoo import SHIPPED_NPP, SHIPPED_PROXY, npp_params
+
+    shipped = {}
+    for kind, path in (("npp", SHIPPED_NPP), ("proxy", SHIPPED_PROXY)):
+        if path.is_file():
+            _, config, meta = load_weights(path, kind)
+            shipped[kind] = {"file": path.name, "config": config, "steps": meta.get("steps")}
+        else:
+            shipped[kind] = None
+    return {"npp_params": npp_params(), "npp_weights": shipped}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import torch
 
 from npp.errors import NppError
 from npp.nn.checkpoint import load_weights
+from npp.nn.fuse import for_inference
 from npp.nn.npp_net import NPP
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
@@ -35,8 +36,9 @@ def _device(device: Optional[Union[str, torch.device]]) -> torch.device:
 
 
 def load_npp(weights: Optional[Union[str, Path]] = None, device: Optional[Union[str, torch.device]] = None) -> NPP:
-    """NPP in eval mode on `device`: the shipped weights when `weights` is None, else a
-    .safetensors file or an `npp train` checkpoint. Never a silently untrained model."""
+    """NPP ready for inference on `device` (eval mode, batch-norm folded, channels-last): the
+    shipped weights when `weights` is None, else a .safetensors file or an `npp train`
+    checkpoint. Never a silently untrained model. Cached per file and device."""
     path = Path(weights) if weights is not None else SHIPPED_NPP
     if weights is None and not path.is_file():
         raise NppError(f"no shipped NPP weights at {path}; train some with `npp train` and pass --weights")
@@ -51,7 +53,7 @@ def _load_cached(path: str, mtime: float, device: str) -> NPP:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise NppError(f"{path}: weights do not fit the NPP architecture ({str(exc).splitlines()[0]})") from None
-    return model.to(device).eval()
+    return for_inference(model.to(device))
 
 
 def preprocess_rgb(model: NPP, rgb_uint8: np.ndarray, qp: int) -> np.ndarray:
@@ -62,6 +64,7 @@ def preprocess_rgb(model: NPP, rgb_uint8: np.ndarray, qp: int) -> np.ndarray:
     device = next(model.parameters()).device
     with torch.inference_mode():
         x = torch.from_numpy(np.array(rgb, copy=True)).to(device).permute(2, 0, 1)[None].float() / 255.0
+        x = x.contiguous(memory_format=torch.channels_last)
         y = model(x, int(qp))
         out = (y[0].permute(1, 2, 0) * 255.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
     return out
