@@ -100,3 +100,14 @@ def test_info_json_reports_the_full_architectures_parameter_count(capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["npp_params"] == npp_params() > 9_422_235
     assert set(info["npp_weights"]) == {"npp", "proxy"}
+
+
+def test_without_shipped_weights_load_npp_refuses_rather_than_run_untrained(tmp_path, monkeypatch, capsys, photo_path):
+    import npp.nn.zoo as zoo
+    from npp.cli import main
+
+    monkeypatch.setattr(zoo, "SHIPPED_NPP", tmp_path / "absent.safetensors")
+    with pytest.raises(NppError, match="no shipped NPP weights"):
+        zoo.load_npp()
+    assert main(["preprocess", "--qp", "30", str(photo_path("chelsea")), "-o", str(tmp_path / "o.png")]) == 2
+    assert "no shipped NPP weights" in capsys.readouterr().err
