@@ -5,7 +5,7 @@ import torch
 
 from npp.codecs import create_codec
 from npp.nn.codec_layer import RealCodec, StraightThroughCodec
-from npp.nn.proxy import ProxyCodec
+from npp.nn.proxy import create_proxy, list_proxies
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,10 @@ def test_real_codec_layer_returns_the_codecs_own_decode_and_file_bits(batch, wor
     assert bpp[1] < bpp[0]  # higher QP, fewer bits
 
 
-def test_straight_through_forward_is_the_real_codec_and_gradient_the_proxys(batch):
+@pytest.mark.parametrize("arch", list_proxies())
+def test_straight_through_forward_is_the_real_codec_and_gradient_the_proxys(batch, arch):
     torch.manual_seed(0)
-    proxy = ProxyCodec(16, 24)
+    proxy = create_proxy(arch, n=16, m=24)
     st = StraightThroughCodec(proxy, RealCodec("jpeg"))
     qp = torch.tensor([30, 38])
     weights = torch.rand_like(batch)
@@ -52,8 +53,27 @@ def test_straight_through_forward_is_the_real_codec_and_gradient_the_proxys(batc
     assert torch.allclose(x1.grad, x2.grad, atol=1e-6)
 
 
-def test_proxy_rate_falls_with_qp_and_is_per_image(batch):
+@pytest.mark.parametrize("arch", list_proxies())
+def test_proxy_rate_falls_with_qp_and_is_per_image(batch, arch):
     torch.manual_seed(0)
-    proxy = ProxyCodec(16, 24)
+    proxy = create_proxy(arch, n=16, m=24)
     _, bpp = proxy(batch.repeat(2, 1, 1, 1), torch.tensor([26, 26, 42, 42]))
     assert bpp.shape == (4,) and (bpp[2:] < bpp[:2]).all()
+
+
+def test_untrained_dct_proxy_already_resembles_an_intra_codec(batch):
+    """Built-in HEVC structure: PSNR falls and bits fall as QP rises, in the codec's range."""
+    proxy = create_proxy("dct")
+    with torch.no_grad():
+        lo, lo_bpp = proxy(batch, 28)
+        hi, hi_bpp = proxy(batch, 41)
+    mse = lambda a: float(((a - batch) ** 2).mean())
+    assert 30 < -10 * np.log10(mse(lo)) < 45 and mse(hi) > mse(lo)
+    assert (hi_bpp < lo_bpp).all() and 0.05 < float(hi_bpp.mean()) < float(lo_bpp.mean()) < 4
+
+
+def test_unknown_proxy_architecture_is_a_clear_error():
+    from npp.errors import NppError
+
+    with pytest.raises(NppError, match="unknown proxy architecture"):
+        create_proxy("nope")

@@ -58,7 +58,7 @@ def run_train_proxy(args: argparse.Namespace) -> int:
     cfg = ProxyConfig(data=args.data, out=args.out, steps=args.steps, codec=args.codec,
                       codec_options=_codec_options(args.codec_opt), qps=args.qps, batch=args.batch, crop=args.crop,
                       lr=args.lr, seed=args.seed, workers=args.workers, save_every=args.save_every,
-                      progress=not args.quiet)
+                      progress=not args.quiet, arch=args.arch)
     path = train_proxy(cfg, resume=args.resume, init=args.init, device=args.device)
     print(path)
     return 0
@@ -121,6 +121,7 @@ def _training_args(p: argparse.ArgumentParser, qps: str, batch: int, crop: int, 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-proxy", help="fit the proxy codec to a real codec's bits and decoded images")
     _training_args(p, "26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43", 8, 128, 5e-4, 50)
+    p.add_argument("--arch", default="dct", help="proxy architecture: dct (default) or hyperprior (CompressAI)")
     p.set_defaults(func=run_train_proxy)
 
     p = sub.add_parser("train", help="train NPP through the real codec (proxy gradients, distilled vision model)")

@@ -1,6 +1,8 @@
-"""The proxy codec: a learned codec whose gradients stand in for a real, non-differentiable one.
+"""Proxy codecs: differentiable stand-ins whose gradients replace a real codec's, and their
+registry (`register_proxy`, `create_proxy`, `list_proxies`). Every proxy maps (x, qp) to
+(x_hat, bpp per image) and keeps its architecture in `.config` (with "arch").
 
-Architecture: CompressAI's scale hyperprior (Ballé et al. 2018) at a small width, made
+"hyperprior": CompressAI's scale hyperprior (Ballé et al. 2018) at a small width, made
 QP-aware by per-channel gains on the latent (one model for all QPs, as in gained VAEs):
 the encoder multiplies y by g(qp), the decoder divides the quantised latent by g'(qp).
 log g = a + b t + c t^2 with t = (qp - 34) / 6, b starting at -ln 2 because an HEVC
@@ -8,11 +10,37 @@ quantiser step doubles every 6 QP. `npp train-proxy` fits it so that its rate tr
 codec's bits and its reconstruction the real codec's decoded image (not a plain R-D loss)."""
 from __future__ import annotations
 
+import inspect
 import math
-from typing import Tuple, Union
+from typing import Callable, Dict, Tuple, Type, Union
 
 import torch
 from torch import nn
+
+from npp.errors import NppError
+
+_REGISTRY: Dict[str, Type[nn.Module]] = {}
+
+
+def register_proxy(name: str) -> Callable[[Type[nn.Module]], Type[nn.Module]]:
+    def deco(cls: Type[nn.Module]) -> Type[nn.Module]:
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def list_proxies() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_proxy(arch: str = "hyperprior", **config: object) -> nn.Module:
+    """A fresh proxy by architecture name; `config` as stored in a weights file."""
+    if arch not in _REGISTRY:
+        raise NppError(f"unknown proxy architecture {arch!r} (choose from {', '.join(list_proxies())})")
+    cls = _REGISTRY[arch]
+    accepted = inspect.signature(cls).parameters
+    return cls(**{k: v for k, v in config.items() if k in accepted})
 
 QP_CENTRE, QP_STEP = 34.0, 6.0
 
@@ -32,6 +60,7 @@ class QPGain(nn.Module):
         return torch.exp(log_g)[:, :, None, None]
 
 
+@register_proxy("hyperprior")
 class ProxyCodec(nn.Module):
     """forward(x, qp) -> (x_hat, bpp per image); x Bx3xHxW in [0, 1].
 
@@ -42,7 +71,7 @@ class ProxyCodec(nn.Module):
         super().__init__()
         from compressai.models import ScaleHyperprior
 
-        self.config = {"n": int(n), "m": int(m)}
+        self.config = {"arch": "hyperprior", "n": int(n), "m": int(m)}
         base = ScaleHyperprior(n, m)
         self.g_a, self.g_s, self.h_a, self.h_s = base.g_a, base.g_s, base.h_a, base.h_s
         self.entropy_bottleneck = base.entropy_bottleneck
@@ -70,3 +99,8 @@ class ProxyCodec(nn.Module):
 
     def aux_loss(self) -> torch.Tensor:
         return self.entropy_bottleneck.loss()
+
+
+from npp.nn.dct_proxy import DctProxy  # noqa: E402
+
+register_proxy("dct")(DctProxy)

@@ -15,7 +15,7 @@ from torch import nn
 from npp.errors import NppError
 from npp.nn.checkpoint import load_weights
 from npp.nn.codec_layer import RealCodec, StraightThroughCodec
-from npp.nn.proxy import ProxyCodec
+from npp.nn.proxy import create_proxy
 from npp.nn.zoo import SHIPPED_PROXY, build_npp
 from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, StepCallback
@@ -53,13 +53,13 @@ class NppConfig:
     progress: bool = True
 
 
-def load_proxy(path: Optional[str]) -> ProxyCodec:
+def load_proxy(path: Optional[str]) -> nn.Module:
     """The frozen proxy (shipped BPG proxy by default), kept in noise mode for its gradients."""
     p = path or SHIPPED_PROXY
     if path is None and not SHIPPED_PROXY.is_file():
         raise NppError(f"no shipped proxy at {SHIPPED_PROXY}; fit one with `npp train-proxy` and pass --proxy")
     state, config, _ = load_weights(p, "proxy")
-    proxy = ProxyCodec(config.get("n", 64), config.get("m", 96))
+    proxy = create_proxy(**{"arch": "hyperprior", **config})
     proxy.load_state_dict(state)
     for q in proxy.parameters():
         q.requires_grad_(False)

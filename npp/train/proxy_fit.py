@@ -14,7 +14,7 @@ from torch import nn
 
 from npp.nn.checkpoint import load_weights
 from npp.nn.codec_layer import RealCodec
-from npp.nn.proxy import ProxyCodec
+from npp.nn.proxy import create_proxy
 from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, StepCallback
 from npp.train.runlog import RunDir
@@ -33,6 +33,7 @@ class ProxyConfig:
     qps: List[int] = field(default_factory=lambda: list(DEFAULT_QPS))
     batch: int = 8
     crop: int = 128
+    arch: str = "dct"
     n: int = 64
     m: int = 96
     lr: float = 5e-4
@@ -66,14 +67,15 @@ def proxy_loss(proxy: nn.Module, real: RealCodec, x: torch.Tensor, qp: torch.Ten
 def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
                 on_step: Optional[StepCallback] = None):
     data = PhotoCrops(cfg.data, crop=cfg.crop)
-    arch = {"n": cfg.n, "m": cfg.m}
+    arch = {"arch": cfg.arch, "n": cfg.n, "m": cfg.m}
     if resume and RunDir(cfg.out).checkpoint.is_file():
         arch = RunDir(cfg.out).load()["config"]
     elif init:
         arch = load_weights(init, "proxy")[1]
     torch.manual_seed(cfg.seed)  # seeded initial weights
-    proxy = ProxyCodec(arch["n"], arch["m"])
-    proxy.entropy_bottleneck.quantiles.requires_grad_(False)  # only used for real entropy coding
+    proxy = create_proxy(**arch)
+    if hasattr(proxy, "entropy_bottleneck"):
+        proxy.entropy_bottleneck.quantiles.requires_grad_(False)  # only used for real entropy coding
     run = Run("proxy", cfg, proxy, resume, init, device)
     run.model.config = {**proxy.config, "codec": cfg.codec, "codec_options": cfg.codec_options}
     real = RealCodec(cfg.codec, cfg.codec_options, cfg.workers)
