@@ -114,13 +114,13 @@ def main() -> None:
               "inference_ms": {}, "training_step_ms": {}}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        for width in (1.0, 0.5):
+        for width in (1.0, 0.5, 0.25):
             for size in (224, 512):
                 key = f"{device}/width{width}/{size}x{size}"
                 result["inference_ms"][key] = inference(width, size, device, args.repeat)
                 print(key, result["inference_ms"][key], flush=True)
     options = {"level": args.codec_level} if args.codec == "bpg" else {}
-    for width in (1.0, 0.5):
+    for width in (1.0, 0.25):
         key = f"cpu/width{width}/batch4/crop192/{args.codec}"
         result["training_step_ms"][key] = training_step(args.codec, options, width, 4, 192, max(3, args.repeat // 3))
         print(key, result["training_step_ms"][key], flush=True)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from npp.codecs import create_codec
+from npp.errors import NppError
 
 _WORKER_CODECS: Dict[Tuple, object] = {}
 
@@ -42,8 +43,6 @@ class RealCodec:
         self.options = tuple(sorted((options or {}).items()))
         ok, reason = _codec(name, self.options).availability()
         if not ok:
-            from npp.errors import NppError
-
             raise NppError(f"codec {name} is not available here: {reason}")
         self.workers = int(workers)
         self._pool: Optional[ProcessPoolExecutor] = None
@@ -63,7 +62,7 @@ class RealCodec:
         """x: Bx3xHxW in [0, 1] -> (decoded Bx3xHxW in [0, 1], bpp of length B); no gradient."""
         b, _, h, w = x.shape
         u8 = (x.detach() * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        qps = torch.as_tensor(qp).reshape(-1).expand(b).tolist() if torch.as_tensor(qp).numel() == 1 else torch.as_tensor(qp).tolist()
+        qps = torch.as_tensor(qp).reshape(-1).expand(b).tolist()
         results = self.round_trip(list(u8), qps)
         dec = torch.from_numpy(np.stack([r[0] for r in results])).permute(0, 3, 1, 2).float().div(255.0)
         bpp = torch.tensor([8.0 * r[1] / (h * w) for r in results], dtype=torch.float32)
