@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "npp.commands.codec",
     "npp.commands.info",
     "npp.commands.train",
+    "npp.commands.vision",
 ]
 
 

@@ -24,7 +24,7 @@ fi
 
 if [ "$test_mode" = 1 ]; then
   bash scripts/fetch_models.sh --test
-  bash scripts/fetch_photos.sh darknet
+  bash scripts/fetch_photos.sh darknet mate-backgrounds
   if ! command -v chromium >/dev/null; then
     echo "npp: installing Debian's chromium for the browser tests" >&2
     SUDO=""

@@ -43,3 +43,43 @@ def photo():
 @pytest.fixture(scope="session")
 def npp_cache() -> Path:
     return Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp"))
+
+
+@pytest.fixture(scope="session")
+def bellard(npp_cache):
+    """Every .bpg handed to `bellard.add(data, our_decode, label)` must decode in Bellard's own
+    decoder to >= 37 dB from our decode; checked in one node run when the session ends."""
+    from bellard import BellardCheck, decoder_js
+
+    check = BellardCheck(decoder_js(npp_cache))
+    yield check
+    try:
+        failures = check.check()
+    finally:
+        check.close()
+    if failures:
+        pytest.fail("Bellard's decoder disagrees:\n" + "\n".join(failures), pytrace=False)
+
+
+_PHOTO_SOURCES = {
+    # source name -> folder holding its photos (see tests/data/README.md)
+    "skimage": lambda: Path(__import__("skimage").__file__).parent / "data",
+    "matplotlib": lambda: Path(__import__("matplotlib").__file__).parent / "mpl-data" / "sample_data",
+    "sklearn": lambda: Path(__import__("sklearn").__file__).parent / "datasets" / "images",
+    "darknet": lambda: Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp")) / "photos" / "darknet",
+    "mate-backgrounds": lambda: Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp")) / "photos" / "mate-backgrounds",
+}
+
+
+@pytest.fixture(scope="session")
+def offline_photo_path():
+    """`offline_photo_path(source, file)` -> Path of a labelled test photo; the Debian ones
+    come from `bash scripts/setup.sh --test` (scripts/fetch_photos.sh)."""
+
+    def get(source: str, file: str) -> Path:
+        p = _PHOTO_SOURCES[source]() / file
+        if not p.is_file():
+            pytest.fail(f"{p} is missing: run `bash scripts/setup.sh --test` (fetches the test photos)")
+        return p
+
+    return get

@@ -9,7 +9,7 @@ from npp.codecs.base import (
     list_codecs,
     register_codec,
 )
-from npp.codecs import jpeg  # noqa: F401  (registers "jpeg")
+from npp.codecs import bpg, jpeg, vvc  # noqa: F401  (register "bpg", "jpeg", "vvc")
 
 __all__ = [
     "Codec",

@@ -7,14 +7,28 @@ import json
 from npp.commands.common import print_json
 
 
+def _models() -> dict:
+    from npp.vision import list_models, model_spec
+
+    models = {}
+    for name in list_models():
+        spec = model_spec(name)
+        ok, reason = spec.status()
+        models[name] = {"task": spec.task, "available": ok, "reason": reason,
+                        "description": spec.description, "licence": spec.licence}
+    return models
+
+
 def collect() -> dict:
     from npp.codecs import create_codec, list_codecs
 
     codecs = {}
     for name in list_codecs():
-        ok, reason = create_codec(name).availability()
-        codecs[name] = {"available": ok, "reason": reason}
-    return {"codecs": codecs, **npp_section()}
+        codec = create_codec(name)
+        ok, reason = codec.availability()
+        codecs[name] = {"available": ok, "reason": reason, "extension": codec.extension,
+                        "options": codec.options()}
+    return {"codecs": codecs, "models": _models(), **npp_section()}
 
 
 def npp_section() -> dict:
