@@ -28,7 +28,22 @@ def collect() -> dict:
         ok, reason = codec.availability()
         codecs[name] = {"available": ok, "reason": reason, "extension": codec.extension,
                         "options": codec.options()}
-    return {"codecs": codecs, "models": _models(), "app": app_info()}
+    return {"codecs": codecs, "models": _models(), **npp_section(), "app": app_info()}
+
+
+def npp_section() -> dict:
+    """NPP: the paper architecture's parameter count and the shipped weights, if any."""
+    from npp.nn.checkpoint import load_weights
+    from npp.nn.zoo import SHIPPED_NPP, SHIPPED_PROXY, npp_params
+
+    shipped = {}
+    for kind, path in (("npp", SHIPPED_NPP), ("proxy", SHIPPED_PROXY)):
+        if path.is_file():
+            _, config, meta = load_weights(path, kind)
+            shipped[kind] = {"file": path.name, "config": config, "steps": meta.get("steps")}
+        else:
+            shipped[kind] = None
+    return {"npp_params": npp_params(), "npp_weights": shipped}
 
 
 def app_info() -> dict:
