@@ -16,6 +16,7 @@ from npp.errors import NppError
 COMMAND_MODULES = [
     "npp.commands.codec",
     "npp.commands.info",
+    "npp.commands.train",
     "npp.commands.vision",
     "npp.commands.evaluate",
 ]

@@ -30,7 +30,31 @@ def collect() -> dict:
                         "options": codec.options()}
     from npp.commands.evaluate import info_section
 
-    return {"codecs": codecs, "models": _models(), "evaluate": info_section()}
+    return {"codecs": codecs, "models": _models(), **npp_section(), "app": app_info(), "evaluate": info_section()}
+
+
+def npp_section() -> dict:
+    """NPP: the paper architecture's parameter count and the shipped weights, if any."""
+    from npp.nn.checkpoint import load_weights
+    from npp.nn.zoo import SHIPPED_NPP, SHIPPED_PROXY, npp_params
+
+    shipped = {}
+    for kind, path in (("npp", SHIPPED_NPP), ("proxy", SHIPPED_PROXY)):
+        if path.is_file():
+            _, config, meta = load_weights(path, kind)
+            shipped[kind] = {"file": path.name, "config": config, "steps": meta.get("steps")}
+        else:
+            shipped[kind] = None
+    return {"npp_params": npp_params(), "npp_weights": shipped}
+
+
+def app_info() -> dict:
+    """The app's limits and settings as this environment configures them."""
+    from npp.jobs import allowed_data_dirs, public_mode
+    from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE
+
+    return {"max_pixels": APP_MAX_PIXELS, "min_side": APP_MIN_SIDE, "public": public_mode(),
+            "training": not public_mode(), "data_dirs": [str(d) for d in allowed_data_dirs()]}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,43 @@
+"""NPP: the neural pre-processor that filters an image before a standard codec.
+
+output = clamp(pixel_branch(x) + unet(x), 0, 1), both branches scaled per channel by the QA
+layers from the codec's QP. The pixel branch starts as the identity and the U-Net's last
+layer near zero, so a fresh NPP returns (almost) its input and does no harm."""
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from npp.nn.qa import QAScale, qp_tensor
+from npp.nn.unet import UNet
+
+MULTIPLE = 16
+
+
+class NPP(nn.Module):
+    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64) -> None:
+        super().__init__()
+        self.config = {"width": float(width), "upsample": upsample, "qa_hidden": int(qa_hidden)}
+        self.pix1 = nn.Conv2d(3, 3, 1)
+        self.pix2 = nn.Conv2d(3, 3, 1)
+        for conv in (self.pix1, self.pix2):
+            with torch.no_grad():
+                conv.weight.copy_(torch.eye(3)[:, :, None, None])
+                conv.bias.zero_()
+        self.qa_pix1 = QAScale(3, qa_hidden)
+        self.qa_pix2 = QAScale(3, qa_hidden)
+        self.unet = UNet(width, upsample, qa_hidden)
+
+    def forward(self, x: torch.Tensor, qp: Union[int, float, torch.Tensor]) -> torch.Tensor:
+        """x: Bx3xHxW in [0, 1]; qp: codec QP (int or length-B tensor) -> filtered, same shape."""
+        b, _, h, w = x.shape
+        q = qp_tensor(qp, b, x.device).to(x.dtype)
+        ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
+        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        p = torch.relu(self.pix1(xp)) * self.qa_pix1(q)
+        p = torch.relu(self.pix2(p)) * self.qa_pix2(q)
+        y = p + self.unet(xp, q)
+        return y[:, :, :h, :w].clamp(0.0, 1.0)

@@ -1,0 +1,98 @@
+"""The U-Net branch of NPP (official `UNet.py` layout) with QP-adaptive scales.
+
+Channels [32, 64, 128, 256, 512] times `width`; four down stages (two 3x3 conv+BN+ReLU, kept
+as the skip, then a stride-2 3x3 conv+BN+ReLU) and four up stages (two 3x3 conv+BN+ReLU to
+twice the output width, a 2x upsampling to the output width + BN + ReLU, concatenated with
+the skip). `upsample="transpose"` is the official ConvTranspose2d(k3, s2); the default
+`"resize"` (nearest 2x then a 3x3 conv) has the same parameter count and leaves no
+checkerboard texture. The head's last 1x1 conv has no ReLU (unlike the official code) so
+the branch can remove as well as add detail, and it starts near zero."""
+from __future__ import annotations
+
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from npp.nn.qa import QAScale
+
+BASE_CHANNELS = (32, 64, 128, 256, 512)
+
+
+def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class Up2(nn.Module):
+    """2x upsampling to `cout` channels: transposed conv (official) or resize + conv."""
+
+    def __init__(self, cin: int, cout: int, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        if mode == "transpose":
+            self.conv = nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
+        elif mode == "resize":
+            self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        else:
+            raise ValueError(f"upsample must be 'transpose' or 'resize', got {mode!r}")
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "resize":
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class UNet(nn.Module):
+    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64) -> None:
+        super().__init__()
+        c = [max(4, int(round(ch * width))) for ch in BASE_CHANNELS]
+        self.channels = c
+        self.down = nn.ModuleList()
+        cin = 3
+        for i in range(4):
+            self.down.append(
+                nn.ModuleDict(
+                    {
+                        "convs": nn.Sequential(conv_bn_relu(cin, c[i]), conv_bn_relu(c[i], c[i])),
+                        "pool": conv_bn_relu(c[i], c[i], stride=2),
+                    }
+                )
+            )
+            cin = c[i]
+        self.up = nn.ModuleList()
+        for i in (3, 2, 1, 0):
+            self.up.append(
+                nn.ModuleDict(
+                    {
+                        "convs": nn.Sequential(conv_bn_relu(cin, 2 * c[i]), conv_bn_relu(2 * c[i], 2 * c[i])),
+                        "up": Up2(2 * c[i], c[i], upsample),
+                    }
+                )
+            )
+            cin = 2 * c[i]
+        self.head = nn.Sequential(conv_bn_relu(cin, c[0]), conv_bn_relu(c[0], c[0]))
+        self.out = nn.Conv2d(c[0], 3, 1)
+        nn.init.normal_(self.out.weight, std=1e-3)
+        nn.init.zeros_(self.out.bias)
+        # QA scales on the inputs of down stages 2-4 and the outputs of up stages 2-4.
+        self.qa_down = nn.ModuleList(QAScale(c[i - 1], qa_hidden) for i in (1, 2, 3))
+        self.qa_up = nn.ModuleList(QAScale(2 * c[i], qa_hidden) for i in (2, 1, 0))
+
+    def forward(self, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        skips: List[torch.Tensor] = []
+        for i, stage in enumerate(self.down):
+            if i > 0:
+                x = x * self.qa_down[i - 1](q)
+            x = stage["convs"](x)
+            skips.append(x)
+            x = stage["pool"](x)
+        for i, stage in enumerate(self.up):
+            x = stage["up"](stage["convs"](x))
+            x = torch.cat([x, skips.pop()], dim=1)
+            if i > 0:
+                x = x * self.qa_up[i - 1](q)
+        return self.out(self.head(x))

@@ -1,0 +1,1 @@
+"""Training NPP and its proxy codec on any folder of photos (no labels needed)."""

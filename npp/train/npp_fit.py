@@ -1,0 +1,129 @@
+"""`npp train`: train NPP through the real codec with the proxy's gradients.
+
+Loss per image: bpp + lambda * D_machine + beta * D_pre, where bpp and the decoded image
+come from the real codec (straight-through layer), D_machine distils the frozen vision
+model's output on the uncompressed crop, and QP and lambda are drawn per step."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from npp.errors import NppError
+from npp.nn.checkpoint import load_weights
+from npp.nn.codec_layer import RealCodec, StraightThroughCodec
+from npp.nn.proxy import create_proxy
+from npp.nn.zoo import SHIPPED_PROXY, build_npp
+from npp.train.data import PhotoCrops, sample_choice
+from npp.train.loop import Run, StepCallback
+from npp.train.losses import machine_distortion, pre_distortion, psnr
+from npp.train.runlog import RunDir
+from npp.train.teacher import load_teacher
+
+PAPER_QPS = [28, 31, 34, 37, 41]
+
+
+@dataclass
+class NppConfig:
+    data: str
+    out: str
+    steps: int
+    proxy: Optional[str] = None
+    task: str = "cls"
+    model: Optional[str] = None
+    codec: str = "bpg"
+    codec_options: dict = field(default_factory=dict)
+    qps: List[int] = field(default_factory=lambda: list(PAPER_QPS))
+    lambdas: List[float] = field(default_factory=lambda: [0.5])
+    beta: float = 5.0
+    low_weight: float = 20.0
+    width: float = 0.5
+    upsample: str = "resize"
+    batch: int = 4
+    crop: int = 192
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    seed: int = 0
+    workers: int = 2
+    save_every: int = 25
+    monitor_every: int = 10
+    progress: bool = True
+
+
+def load_proxy(path: Optional[str]) -> nn.Module:
+    """The frozen proxy (shipped BPG proxy by default), kept in noise mode for its gradients."""
+    p = path or SHIPPED_PROXY
+    if path is None and not SHIPPED_PROXY.is_file():
+        raise NppError(f"no shipped proxy at {SHIPPED_PROXY}; fit one with `npp train-proxy` and pass --proxy")
+    state, config, _ = load_weights(p, "proxy")
+    proxy = create_proxy(**{"arch": "hyperprior", **config})
+    proxy.load_state_dict(state)
+    for q in proxy.parameters():
+        q.requires_grad_(False)
+    return proxy
+
+
+def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: torch.Tensor, qp: torch.Tensor,
+             lam: float, beta: float, low_weight: float) -> Tuple[torch.Tensor, dict, object]:
+    """(mean loss, stats with a forward-time breakdown, teacher output on x) for one batch."""
+    t0 = time.perf_counter()
+    xp = npp(x, qp)
+    t1 = time.perf_counter()
+    x_hat, bpp, _, p_bpp = st(xp, qp)
+    t3 = time.perf_counter()
+    with torch.no_grad():
+        target = teacher(x)
+    d_machine = machine_distortion(teacher(x_hat), target)
+    t4 = time.perf_counter()
+    d_pre = pre_distortion(xp, x, low_weight)
+    loss = (bpp + lam * d_machine + beta * d_pre).mean()
+    stats = {"loss": loss.item(), "bpp": bpp.mean().item(), "d_machine": d_machine.mean().item(),
+             "d_pre": d_pre.mean().item(), "psnr_pre": psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
+             "lambda": lam, "qp": qp.float().mean().item(),
+             "npp_fwd_s": t1 - t0, **st.times, "vision_fwd_s": t4 - t3}
+    return loss, stats, target
+
+
+def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
+              on_step: Optional[StepCallback] = None):
+    if cfg.task not in ("cls", "det"):
+        raise NppError(f"--task must be cls or det, got {cfg.task!r}")
+    data = PhotoCrops(cfg.data, crop=cfg.crop)
+    arch = {"width": cfg.width, "upsample": cfg.upsample}
+    if resume and RunDir(cfg.out).checkpoint.is_file():
+        arch = RunDir(cfg.out).load()["config"]
+    elif init:
+        arch = load_weights(init, "npp")[1]
+    torch.manual_seed(cfg.seed)  # seeded initial weights
+    run = Run("npp", cfg, build_npp(arch), resume, init, device)
+    dev = run.dist.device
+    st = StraightThroughCodec(load_proxy(cfg.proxy).to(dev), RealCodec(cfg.codec, cfg.codec_options, cfg.workers))
+    teacher = load_teacher(cfg.model, cfg.task, dev)
+
+    def step(i: int) -> dict:
+        rank = run.dist.rank
+        x = torch.from_numpy(data.batch(cfg.seed, i, rank, cfg.batch)).to(dev)
+        qp = torch.tensor(sample_choice(cfg.qps, cfg.seed, i, rank, 1, cfg.batch), device=dev)
+        lam = float(sample_choice(cfg.lambdas, cfg.seed, i, rank, 2, 1)[0])
+        run.net.train()
+        loss, stats, target = npp_loss(run.net, st, teacher, x, qp, lam, cfg.beta, cfg.low_weight)
+        t0 = time.perf_counter()
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        stats.update(backward_s=time.perf_counter() - t0, plain_bpp=None, plain_d_machine=None, bpp_saved_pct=None)
+        if cfg.monitor_every and i % cfg.monitor_every == 0:
+            with torch.no_grad():  # the same crops through the codec without NPP, for comparison
+                plain_hat, plain_bpp = st.real(x, qp)
+                stats["plain_bpp"] = plain_bpp.mean().item()
+                stats["plain_d_machine"] = machine_distortion(teacher(plain_hat), target).mean().item()
+                stats["bpp_saved_pct"] = 100 * (1 - stats["bpp"] / stats["plain_bpp"])
+        return stats
+
+    try:
+        return run.loop(step, on_step)
+    finally:
+        st.real.close()
