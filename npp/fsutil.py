@@ -9,8 +9,16 @@ from typing import Callable, Union
 PathLike = Union[str, os.PathLike]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
-    """Call `write(tmp_path)` on a fresh temp file beside `path`, fsync it, then rename over `path`."""
+    """Call `write(tmp_path)` on a fresh temp file beside `path`, fsync it, then rename over `path`.
+
+    The file gets the permissions a plain `open(path, "w")` would give (mkstemp's are 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -19,6 +27,7 @@ def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:

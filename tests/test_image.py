@@ -68,3 +68,17 @@ def test_decompression_bomb_refused():
     data[8:8 + 25] = struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
     with pytest.raises(NppError, match="limit"):
         load_rgb(bytes(data))
+
+
+def test_written_files_get_ordinary_permissions(tmp_path, photo):
+    import os
+    import stat
+
+    from npp.image import save_png
+
+    mask = os.umask(0o022)
+    try:
+        save_png(photo("chelsea")[:16, :16], tmp_path / "a.png")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o644
