@@ -9,10 +9,14 @@ from typing import Callable, Union
 PathLike = Union[str, os.PathLike]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = _read_umask()
 
 
 def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
@@ -27,7 +31,7 @@ def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         try:
