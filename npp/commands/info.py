@@ -28,7 +28,7 @@ def collect() -> dict:
         ok, reason = codec.availability()
         codecs[name] = {"available": ok, "reason": reason, "extension": codec.extension,
                         "options": codec.options()}
-    return {"codecs": codecs, "models": _models(), **npp_section()}
+    return {"codecs": codecs, "models": _models(), **npp_section(), "app": app_info()}
 
 
 def npp_section() -> dict:
@@ -44,6 +44,15 @@ def npp_section() -> dict:
         else:
             shipped[kind] = None
     return {"npp_params": npp_params(), "npp_weights": shipped}
+
+
+def app_info() -> dict:
+    """The app's limits and settings as this environment configures them."""
+    from npp.jobs import allowed_data_dirs, public_mode
+    from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE
+
+    return {"max_pixels": APP_MAX_PIXELS, "min_side": APP_MIN_SIDE, "public": public_mode(),
+            "training": not public_mode(), "data_dirs": [str(d) for d in allowed_data_dirs()]}
 
 
 def run(args: argparse.Namespace) -> int:

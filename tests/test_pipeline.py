@@ -1,0 +1,139 @@
+"""npp.pipeline and its helpers on real photos with the real JPEG codec (and every other
+available codec): uploads normalised, real files written, caches reused, temp files swept."""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from npp.cache import LRUCache
+from npp.codecs import create_codec, list_codecs
+from npp.errors import NppError
+from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE, ComparePipeline, load_photo, psnr, safe_stem
+from npp.tempstore import TempStore
+from npp.visualize import amplified_difference, draw_detections
+
+AVAILABLE = [c for c in list_codecs() if create_codec(c).availability()[0]]
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return ComparePipeline()
+
+
+def test_load_photo_keeps_small_photos(photo_path, photo):
+    p = load_photo(photo_path("chelsea"), "chelsea.png")
+    assert np.array_equal(p.rgb, photo("chelsea")) and p.note == "" and p.name == "chelsea"
+    assert load_photo(photo_path("chelsea"), "x.png").key == p.key  # content, not name
+    assert load_photo(photo_path("coffee"), "chelsea.png").key != p.key
+
+
+def test_load_photo_downscales_huge_ones(photo, tmp_path):
+    path = tmp_path / "big.png"
+    Image.fromarray(photo("coffee")).resize((3000, 2000)).save(path)
+    p = load_photo(path, "big.png")
+    h, w = p.rgb.shape[:2]
+    assert h * w <= APP_MAX_PIXELS and (w, h) == (1254, 836)
+    assert "Downscaled from 3000x2000 to 1254x836" in p.note
+
+
+def test_load_photo_refuses_tiny_and_non_images(photo, tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(photo("coffee")[: APP_MIN_SIDE - 1]).save(tiny)
+    with pytest.raises(NppError, match="too small"):
+        load_photo(tiny, "tiny.png")
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"GIF89a not really")
+    with pytest.raises(NppError, match="not a readable image"):
+        load_photo(junk, "junk.jpg")
+
+
+def test_safe_stem_never_names_a_path():
+    assert safe_stem("../../etc/passwd") == "passwd"
+    assert safe_stem("my photo (1).JPG") == "my_photo_1"
+    assert safe_stem("...") == "photo"
+
+
+@pytest.mark.parametrize("codec", AVAILABLE)
+def test_compare_writes_real_files(pipeline, photo_path, tmp_path, codec):
+    photo = load_photo(photo_path("astronaut"), "astronaut.png")
+    res = pipeline.compare(photo, codec, 36, tmp_path)
+    c = create_codec(codec)
+    data = res.plain.file.read_bytes()
+    assert res.plain.file.parent == tmp_path and res.plain.file.suffix == c.extension
+    assert data == c.encode(photo.rgb, 36).data  # deterministic real encode, bytes counted = bytes written
+    s = res.summary()
+    assert s["original"]["bytes"] == len(data)
+    assert s["original"]["bpp"] == 8 * len(data) / (512 * 512)
+    assert np.array_equal(res.plain.decoded, c.decode(data))
+    assert s["original"]["psnr"] == pytest.approx(psnr(photo.rgb, res.plain.decoded), abs=1e-3)
+    if res.npp is None:
+        assert any("NPP branch unavailable" in n for n in res.notes)
+    else:
+        assert res.npp.file.read_bytes() == c.encode(res.filtered, 36).data
+        assert res.difference.shape == photo.rgb.shape
+
+
+def test_original_analysis_is_cached_across_qps(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("rocket"), "rocket.jpg")
+    first = pipeline.compare(photo, "jpeg", 30, tmp_path)
+    second = pipeline.compare(photo, "jpeg", 40, tmp_path)
+    assert "original_analysis" in first.timings and "original_analysis" not in second.timings
+    assert second.original is first.original
+    assert second.summary()["original"]["bytes"] < first.summary()["original"]["bytes"]
+
+
+def test_revisited_qp_is_served_from_the_cache_with_its_own_file(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("coffee"), "coffee.png")
+    a = pipeline.compare(photo, "jpeg", 33, tmp_path / "a")
+    b = pipeline.compare(photo, "jpeg", 33, tmp_path / "b")
+    assert "encode_plain" in a.timings and "encode_plain" not in b.timings
+    assert b.plain.file.parent == tmp_path / "b" and b.plain.file.read_bytes() == a.plain.file.read_bytes()
+    assert b.summary() == a.summary()
+
+
+def test_compare_refuses_bad_codec_and_qp(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("chelsea"), "chelsea.png")
+    with pytest.raises(NppError, match="unknown codec"):
+        pipeline.compare(photo, "webp", 37, tmp_path)
+    with pytest.raises(NppError, match="QP"):
+        pipeline.compare(photo, "jpeg", 60, tmp_path)
+
+
+def test_lru_cache_drops_the_oldest_and_computes_once():
+    cache: LRUCache[int] = LRUCache(2)
+    calls = []
+    for k in ("a", "b", "a", "c"):
+        cache.get_or_compute(k, lambda k=k: calls.append(k) or len(calls))
+    assert calls == ["a", "b", "c"] and "b" not in cache and "a" in cache and len(cache) == 2
+
+
+def test_amplified_difference(photo):
+    rgb = photo("chelsea")
+    assert (amplified_difference(rgb, rgb) == 128).all()
+    shifted = np.clip(rgb.astype(int) - 10, 0, 255).astype(np.uint8)
+    d = amplified_difference(rgb, shifted)
+    assert d[rgb >= 10].min() == 168  # 128 + 4 * 10
+
+
+def test_draw_detections_marks_the_box(photo):
+    rgb = photo("coffee")
+    out = draw_detections(rgb, [{"label": "cup", "score": 0.9, "box": [100, 100, 300, 250]}])
+    assert out.shape == rgb.shape and not np.array_equal(out[150, 100], rgb[150, 100])
+    assert np.array_equal(out[200, 200], rgb[200, 200])  # inside the box untouched
+
+
+def test_tempstore_sweeps_old_request_folders():
+    store = TempStore(max_age_s=60)
+    try:
+        old = store.new_dir()
+        (old / "f.bin").write_bytes(b"x")
+        os.utime(old, (time.time() - 120, time.time() - 120))
+        new = store.new_dir()  # sweeps
+        assert not old.exists() and new.is_dir() and oct(store.root.stat().st_mode)[-3:] == "700"
+    finally:
+        store.close()
+    assert not store.root.exists()
