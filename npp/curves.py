@@ -106,9 +106,6 @@ def sweep_table(pipeline, photo, codec: str, qps_text: str, weights=None,
     df = pd.DataFrame(rows)
     if not any(r["branch"].startswith("NPP") for r in rows):
         return df, "BD-rate: no NPP branch (no NPP weights available here)."
-    try:
-        rates = bd_rates(rows)
-    except ImportError as exc:
-        return df, f"BD-rate unavailable: npp.evaluate is not installed ({exc})."
+    rates = bd_rates(rows)
     parts = [f"{k}: {'n/a' if math.isnan(v) else f'{v:+.1f}%'}" for k, v in rates.items()]
     return df, "**BD-rate of NPP+codec vs plain codec** (negative = fewer bits at equal quality): " + ", ".join(parts)
