@@ -30,6 +30,7 @@ from npp.analysis import Analysis, VisionSuite
 from npp.cache import LRUCache
 from npp.codecs import Encoded, check_qp, create_codec
 from npp.errors import NppError
+from npp.evaluate.metrics import psnr
 from npp.fsutil import atomic_write_bytes
 from npp.image import Source, load_rgb
 from npp.visualize import amplified_difference
@@ -86,12 +87,6 @@ def load_photo(source: Source, name: str = "photo", max_pixels: int = APP_MAX_PI
                 f"(the `npp` command line keeps full resolution).")
     digest = hashlib.sha256(f"{rgb.shape}".encode() + rgb.tobytes()).hexdigest()[:20]
     return Photo(np.ascontiguousarray(rgb), digest, safe_stem(name), note)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images (inf when identical)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
 
 
 class StageTimer:

@@ -12,7 +12,8 @@ from PIL import Image
 from npp.cache import LRUCache
 from npp.codecs import create_codec, list_codecs
 from npp.errors import NppError
-from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE, ComparePipeline, load_photo, psnr, safe_stem
+from npp.evaluate.metrics import psnr
+from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE, ComparePipeline, load_photo, safe_stem
 from npp.tempstore import TempStore
 from npp.visualize import amplified_difference, draw_detections
 
