@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from npp.nn.qa import qp_batch
+
 _RGB2YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 _YCC2RGB = torch.linalg.inv(_RGB2YCC)
 
@@ -52,9 +54,7 @@ class DctProxy(nn.Module):
     def forward(self, x: torch.Tensor, qp: Union[int, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """x Bx3xHxW in [0, 1] -> (x_hat, bpp per image), differentiable in x."""
         b, _, h, w = x.shape
-        qp_t = torch.as_tensor(qp, device=x.device).reshape(-1)
-        if qp_t.numel() == 1:
-            qp_t = qp_t.expand(b)
+        qp_t = qp_batch(qp, b, x.device)
         ph, pw = (-h) % 16, (-w) % 16
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
         ycc = torch.einsum("ij,bjhw->bihw", _RGB2YCC.to(x), xp * 255.0)

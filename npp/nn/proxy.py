@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from npp.errors import NppError
+from npp.nn.qa import qp_batch
 
 _REGISTRY: Dict[str, Type[nn.Module]] = {}
 
@@ -81,9 +82,7 @@ class ProxyCodec(nn.Module):
 
     def forward(self, x: torch.Tensor, qp: Union[int, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         b, _, h, w = x.shape
-        qp_t = torch.as_tensor(qp, device=x.device).reshape(-1)
-        if qp_t.numel() == 1:
-            qp_t = qp_t.expand(b)
+        qp_t = qp_batch(qp, b, x.device)
         pad_h, pad_w = (-h) % 64, (-w) % 64
         xp = nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
         y = self.g_a(xp) * self.gain(qp_t)

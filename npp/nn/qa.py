@@ -13,14 +13,19 @@ from torch import nn
 QP_SCALE = 51.0
 
 
-def qp_tensor(qp: Union[int, float, torch.Tensor], batch: int, device: torch.device) -> torch.Tensor:
-    """QP (a number or a length-B tensor) as a Bx1 float tensor of `qp / 51`."""
-    q = torch.as_tensor(qp, dtype=torch.float32, device=device).reshape(-1, 1)
+def qp_batch(qp: Union[int, float, torch.Tensor], batch: int, device: torch.device) -> torch.Tensor:
+    """QP (a number or a length-B tensor) as a length-B float tensor, one QP per image."""
+    q = torch.as_tensor(qp, dtype=torch.float32, device=device).reshape(-1)
     if q.shape[0] == 1 and batch > 1:
-        q = q.expand(batch, 1)
+        q = q.expand(batch)
     if q.shape[0] != batch:
         raise ValueError(f"got {q.shape[0]} QPs for a batch of {batch}")
-    return q / QP_SCALE
+    return q
+
+
+def qp_tensor(qp: Union[int, float, torch.Tensor], batch: int, device: torch.device) -> torch.Tensor:
+    """QP (a number or a length-B tensor) as a Bx1 float tensor of `qp / 51`."""
+    return qp_batch(qp, batch, device).reshape(-1, 1) / QP_SCALE
 
 
 class QAScale(nn.Module):
