@@ -179,6 +179,18 @@ def parse_sps(nal: bytes) -> Tuple[HevcFields, dict]:
     return fields, info
 
 
+def _write_pcm(w: BitWriter, f: HevcFields) -> None:
+    """pcm_enabled_flag and, when set, its bit depths and block sizes (same in both headers)."""
+    w.u(1, f.pcm)
+    if f.pcm:
+        depth_y, depth_c, log2_min, log2_diff, loop_filter_off = f.pcm_fields
+        w.u(4, depth_y)
+        w.u(4, depth_c)
+        w.ue(log2_min)
+        w.ue(log2_diff)
+        w.u(1, loop_filter_off)
+
+
 def _hevc_header(f: HevcFields) -> bytes:
     w = BitWriter()
     w.ue(f.log2_min_cb - 3)
@@ -187,14 +199,7 @@ def _hevc_header(f: HevcFields) -> bytes:
     w.ue(f.log2_diff_tb)
     w.ue(f.max_tr_depth_intra)
     w.u(1, f.sao)
-    w.u(1, f.pcm)
-    if f.pcm:
-        a, b, c, d, e = f.pcm_fields
-        w.u(4, a)
-        w.u(4, b)
-        w.ue(c)
-        w.ue(d)
-        w.u(1, e)
+    _write_pcm(w, f)
     w.u(1, f.strong_intra)
     w.u(1, f.ext)
     if f.ext:
@@ -385,14 +390,7 @@ def _sps(header: BpgHeader, fields: HevcFields) -> bytes:
     w.u(1, 0)  # no scaling lists
     w.u(1, 1)  # amp_enabled_flag
     w.u(1, fields.sao)
-    w.u(1, fields.pcm)
-    if fields.pcm:
-        a, b, c, d, e = fields.pcm_fields
-        w.u(4, a)
-        w.u(4, b)
-        w.ue(c)
-        w.ue(d)
-        w.u(1, e)
+    _write_pcm(w, fields)
     w.ue(0)  # no short-term reference picture sets
     w.u(1, 0)
     w.u(1, 1)  # sps_temporal_mvp_enabled_flag
