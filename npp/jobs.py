@@ -212,10 +212,8 @@ class JobRunner:
         return job
 
     def cancel(self, job_id: int) -> Job:
+        job = self.get(job_id)
         with self._lock:
-            job = self._jobs.get(int(job_id))
-            if job is None:
-                raise NppError(f"no job {job_id}")
             if job.state == "queued":
                 job.state, job.ended = "cancelled", time.time()
                 self._save(job)
