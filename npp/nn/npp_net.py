@@ -2,10 +2,15 @@
 
 output = clamp(pixel_branch(x) + unet(x), 0, 1), both branches scaled per channel by the QA
 layers from the codec's QP. The pixel branch starts as the identity and the U-Net's last
-layer near zero, so a fresh NPP returns (almost) its input and does no harm."""
+layer near zero, so a fresh NPP returns (almost) its input and does no harm.
+
+`lowpass=sigma > 0` is this project's variant (not the paper's): the pixel branch sees
+`x + a(QP) * (k * x - x)`, a learnable 5x5 depthwise kernel `k` that starts as a Gaussian of
+that sigma, blended in by a QA scale `a`. Such a fresh NPP starts as the classical blur
+pre-filter instead of the identity, and training learns where to keep or drop more detail."""
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -15,12 +20,29 @@ from npp.nn.qa import QAScale, qp_tensor
 from npp.nn.unet import UNet
 
 MULTIPLE = 16
+LOWPASS_SIZE = 5
+
+
+def gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
+    """A normalised 2-D Gaussian, 1x1xSIZExSIZE."""
+    r = torch.arange(size, dtype=torch.float32) - size // 2
+    g = torch.exp(-(r**2) / (2 * sigma**2))
+    k = g[:, None] * g[None, :]
+    return (k / k.sum())[None, None]
 
 
 class NPP(nn.Module):
-    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64) -> None:
+    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64, lowpass: float = 0.0) -> None:
         super().__init__()
         self.config = {"width": float(width), "upsample": upsample, "qa_hidden": int(qa_hidden)}
+        self.lowpass: Optional[nn.Conv2d] = None
+        if lowpass > 0:
+            self.config["lowpass"] = float(lowpass)
+            self.lowpass = nn.Conv2d(3, 3, LOWPASS_SIZE, padding=LOWPASS_SIZE // 2, groups=3, bias=False,
+                                     padding_mode="replicate")
+            with torch.no_grad():
+                self.lowpass.weight.copy_(gaussian_kernel(lowpass, LOWPASS_SIZE).expand(3, 1, -1, -1))
+            self.qa_lowpass = QAScale(3, qa_hidden)
         self.pix1 = nn.Conv2d(3, 3, 1)
         self.pix2 = nn.Conv2d(3, 3, 1)
         for conv in (self.pix1, self.pix2):
@@ -37,7 +59,10 @@ class NPP(nn.Module):
         q = qp_tensor(qp, b, x.device).to(x.dtype)
         ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        p = torch.relu(self.pix1(xp)) * self.qa_pix1(q)
+        p = xp
+        if self.lowpass is not None:
+            p = xp + self.qa_lowpass(q) * (self.lowpass(xp) - xp)
+        p = torch.relu(self.pix1(p)) * self.qa_pix1(q)
         p = torch.relu(self.pix2(p)) * self.qa_pix2(q)
         y = p + self.unet(xp, q)
         return y[:, :, :h, :w].clamp(0.0, 1.0)

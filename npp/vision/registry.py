@@ -15,7 +15,7 @@ from torch import nn
 from npp.errors import NppError
 
 TASKS = ("cls", "det", "pose")
-DEFAULTS = {"cls": "efficientnet_lite0", "det": "nanodet", "pose": "movenet"}
+DEFAULTS = {"cls": "efficientnet_lite1", "det": "nanodet", "pose": "movenet"}
 
 
 @dataclass(frozen=True)
