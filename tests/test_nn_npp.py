@@ -32,6 +32,29 @@ def test_fresh_npp_is_near_identity_on_a_photo(photo, width):
     assert np.abs(out.astype(int) - rgb).mean() < 0.5
 
 
+def test_lowpass_variant_starts_as_the_gaussian_blur(photo):
+    """--lowpass SIGMA: a fresh NPP equals the classical blur pre-filter (away from the edges,
+    where the network pads by replication); the paper's default start is unchanged."""
+    from scipy.ndimage import gaussian_filter
+
+    torch.manual_seed(0)
+    rgb = photo("astronaut")[:96, :112]
+    out = preprocess_rgb(NPP(0.25, lowpass=0.8).eval(), rgb, 34).astype(int)
+    blur = gaussian_filter(rgb.astype(np.float32), sigma=(0.8, 0.8, 0), mode="nearest", truncate=2.5).round()
+    assert np.abs(out - blur)[4:-4, 4:-4].max() <= 1
+    assert np.abs(out - rgb).mean() > 1  # it really filters (the identity start differs by < 0.5)
+    assert sum(p.numel() for p in NPP(1.0).parameters()) == npp_params()  # the option adds nothing by default
+
+
+def test_lowpass_variant_round_trips_a_weights_file(tmp_path, photo):
+    model = NPP(0.25, lowpass=0.6)
+    path = save_weights(model.state_dict(), tmp_path / "m.safetensors", "npp", model.config)
+    loaded = load_npp(path, device="cpu")
+    assert loaded.config["lowpass"] == 0.6
+    rgb = photo("coffee")[:64, :64]
+    assert np.abs(preprocess_rgb(model.eval(), rgb, 30).astype(int) - preprocess_rgb(loaded, rgb, 30)).max() <= 1
+
+
 def test_qp_changes_the_output_once_qa_layers_are_trained(photo):
     torch.manual_seed(0)
     model = NPP(0.25).eval()

@@ -140,6 +140,13 @@ def test_bad_data_folders_give_one_line_errors(tmp_path, capsys, case):
             "corrupt": "not a usable training image"}[case] in err
 
 
+def test_train_refuses_a_lowpass_sigma_out_of_range(data_dir, tmp_path, capsys):
+    code = main(["train", "--codec", "jpeg", "--data", str(data_dir), "--steps", "1", "--lowpass", "5",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--lowpass" in err and len(err.splitlines()) == 1
+
+
 def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(data_dir, tmp_path, capsys):
     base = ["train-proxy", "--codec", "jpeg", "--data", str(data_dir), "--batch", "1", "--crop", "48",
             "--workers", "0", "--quiet", "--out", str(tmp_path / "r")]
@@ -155,7 +162,7 @@ def test_short_cli_runs_leave_weights_that_preprocess_accepts(data_dir, tmp_path
               "--quiet", "--threads", "1"]
     assert main(["train-proxy", *common, "--steps", "2", "--out", str(tmp_path / "proxy")]) == 0
     assert main(["train", *common, "--steps", "2", "--width", "0.25", "--proxy", str(tmp_path / "proxy" / "proxy.safetensors"),
-                 "--out", str(tmp_path / "npp")]) == 0
+                 "--lowpass", "0.6", "--out", str(tmp_path / "npp")]) == 0
     rows = [json.loads(line) for line in (tmp_path / "npp" / "log.jsonl").read_text().splitlines()]
     assert rows[0]["plain_bpp"] > 0 and rows[0]["bpp"] > 0
     src = photo_path("rocket")
