@@ -41,6 +41,17 @@ def tiny_proxy_config(data_dir, out, steps, **kw):
                        workers=0, save_every=2, progress=False, **kw)
 
 
+def test_degraded_crops_are_deterministic_and_carry_noise_and_jpeg_texture(data_dir):
+    """--degrade: same (seed, step, rank) -> same batch; the crops differ from the clean ones
+    by a few grey levels (noise, JPEG), not by content."""
+    clean = PhotoCrops(data_dir, crop=64).batch(3, 7, 0, 4)
+    a = PhotoCrops(data_dir, crop=64, degrade=True).batch(3, 7, 0, 4)
+    b = PhotoCrops(data_dir, crop=64, degrade=True).batch(3, 7, 0, 4)
+    assert np.array_equal(a, b)
+    diff = np.abs(a - clean).reshape(4, -1).mean(1) * 255
+    assert (diff > 0.3).sum() >= 2 and diff.max() < 8
+
+
 def test_proxy_fitting_lowers_its_loss_on_a_fixed_batch(data_dir):
     torch.manual_seed(0)
     x = torch.from_numpy(PhotoCrops(data_dir, crop=48).batch(0, 0, 0, 2))

@@ -42,6 +42,7 @@ class NppConfig:
     low_weight: float = 20.0
     width: float = 0.5
     lowpass: float = 0.0
+    degrade: bool = False
     upsample: str = "resize"
     batch: int = 4
     crop: int = 192
@@ -92,7 +93,7 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
               on_step: Optional[StepCallback] = None):
     if cfg.task not in ("cls", "det"):
         raise NppError(f"--task must be cls or det, got {cfg.task!r}")
-    data = PhotoCrops(cfg.data, crop=cfg.crop)
+    data = PhotoCrops(cfg.data, crop=cfg.crop, degrade=cfg.degrade)
     arch = {"width": cfg.width, "upsample": cfg.upsample, "lowpass": cfg.lowpass}
     if resume and RunDir(cfg.out).checkpoint.is_file():
         arch = RunDir(cfg.out).load()["config"]
