@@ -1,4 +1,4 @@
-"""`npp classify / detect / gradcam` and the models in `npp info --json`."""
+"""`npp classify / detect / pose / gradcam` and the models in `npp info --json`."""
 from __future__ import annotations
 
 import json
@@ -26,6 +26,19 @@ def test_classify_json(photo_path, capsys):
         for p in row["top5"]:
             assert 0 <= p["index"] <= 999 and p["label"] == IMAGENET_LABELS[p["index"]]
     assert rows[1]["top5"][0]["label"] == "espresso"
+
+
+def test_pose_json_puts_the_nose_above_the_ankles(offline_photo_path, photo_path, capsys):
+    src = offline_photo_path("darknet", "person.jpg")
+    assert main(["pose", str(src), str(photo_path("astronaut")), "--json"]) == 0
+    rows = _json_lines(capsys.readouterr().out)
+    assert [r["model"] for r in rows] == ["movenet", "movenet"]
+    for row in rows:
+        assert len(row["keypoints"]) == 17
+        for k in row["keypoints"]:
+            assert 0 <= k["x"] <= row["width"] and 0 <= k["y"] <= row["height"] and 0 <= k["score"] <= 1
+    by = {k["name"]: k for k in rows[0]["keypoints"]}
+    assert by["nose"]["y"] < by["left_ankle"]["y"]
 
 
 def test_detect_json(offline_photo_path, capsys):

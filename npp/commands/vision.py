@@ -1,4 +1,4 @@
-"""`npp classify`, `npp detect` and `npp gradcam`: run the vision models on users' photos."""
+"""`npp classify`, `npp detect`, `npp pose` and `npp gradcam`: run the vision models on users' photos."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,25 @@ def run_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_pose(args: argparse.Namespace) -> int:
+    from npp.image import load_rgb
+    from npp.vision.tensor import to_tensor
+
+    inputs = expand_inputs(args.inputs)
+    model = _model(args.model, "pose", args.device)
+    for src in inputs:
+        rgb = load_rgb(src)
+        kps = model.keypoints(to_tensor(rgb, next(model.parameters()).device))[0]
+        if args.json:
+            print_json({"input": str(src), "model": model.name, "width": int(rgb.shape[1]),
+                        "height": int(rgb.shape[0]), "keypoints": kps})
+        else:
+            print(f"{src}:")
+            for k in kps:
+                print(f"  {k['name']:<15} {k['x']:8.1f} {k['y']:8.1f}  {k['score']:.3f}")
+    return 0
+
+
 def run_gradcam(args: argparse.Namespace) -> int:
     from npp.image import load_rgb, save_png
     from npp.vision.gradcam import gradcam_overlay
@@ -93,6 +112,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--threshold", type=float, default=None, help="minimum score (default: the model's)")
     p.set_defaults(func=run_detect)
+
+    p = sub.add_parser("pose", help="17 body keypoints of the main person per image, in the image's pixels")
+    _common(p)
+    p.set_defaults(func=run_pose)
 
     p = sub.add_parser("gradcam", help="Grad-CAM heatmap overlays (PNG, the input's size)")
     _common(p)
