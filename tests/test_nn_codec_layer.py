@@ -77,3 +77,32 @@ def test_unknown_proxy_architecture_is_a_clear_error():
 
     with pytest.raises(NppError, match="unknown proxy architecture"):
         create_proxy("nope")
+
+
+def test_rate_gain_scales_only_the_rate_gradient_per_qp(batch):
+    torch.manual_seed(0)
+    proxy = create_proxy("dct")
+    st = StraightThroughCodec(proxy, RealCodec("jpeg"), rate_gain={30: 3.0})  # QP 38 keeps gain 1
+    qp = torch.tensor([30, 38])
+    x1 = batch.clone().requires_grad_(True)
+    x_hat, bpp, _, _ = st(x1, qp)
+    assert torch.allclose(bpp.detach(), RealCodec("jpeg")(batch, qp)[1])  # values untouched
+    bpp.sum().backward()
+    x2 = batch.clone().requires_grad_(True)
+    proxy(x2, qp)[1].sum().backward()
+    assert torch.allclose(x1.grad[0], 3.0 * x2.grad[0], atol=1e-6)
+    assert torch.allclose(x1.grad[1], x2.grad[1], atol=1e-6)
+
+
+def test_rate_gains_compare_real_and_proxy_savings_of_a_blur(tmp_path, photo):
+    from PIL import Image
+
+    from npp.train.calibration import GAIN_RANGE, rate_gains
+    from npp.train.data import PhotoCrops
+
+    for name in ("chelsea", "coffee", "astronaut"):
+        Image.fromarray(photo(name)).save(tmp_path / f"{name}.png")
+    gains = rate_gains(create_proxy("dct"), RealCodec("jpeg"), PhotoCrops(tmp_path, crop=96), [28, 41], seed=0, crops=4)
+    assert sorted(gains) == [28, 41]
+    assert all(GAIN_RANGE[0] <= g <= GAIN_RANGE[1] for g in gains.values())
+    assert gains == rate_gains(create_proxy("dct"), RealCodec("jpeg"), PhotoCrops(tmp_path, crop=96), [28, 41], seed=0, crops=4)

@@ -173,7 +173,8 @@ def test_short_cli_runs_leave_weights_that_preprocess_accepts(data_dir, tmp_path
               "--quiet", "--threads", "1"]
     assert main(["train-proxy", *common, "--steps", "2", "--out", str(tmp_path / "proxy")]) == 0
     assert main(["train", *common, "--steps", "2", "--width", "0.25", "--proxy", str(tmp_path / "proxy" / "proxy.safetensors"),
-                 "--lowpass", "0.6", "--out", str(tmp_path / "npp")]) == 0
+                 "--lowpass", "0.6", "--degrade", "--calibrate-rate", "--out", str(tmp_path / "npp")]) == 0
+    assert set(json.loads((tmp_path / "npp" / "rate_gains.json").read_text())) == {"28", "31", "34", "37", "41"}
     rows = [json.loads(line) for line in (tmp_path / "npp" / "log.jsonl").read_text().splitlines()]
     assert rows[0]["plain_bpp"] > 0 and rows[0]["bpp"] > 0
     src = photo_path("rocket")

@@ -75,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = NppConfig(data=args.data, out=args.out, steps=args.steps, proxy=args.proxy, task=args.task,
                     model=args.model, codec=args.codec, codec_options=_codec_options(args.codec_opt), qps=args.qps,
                     lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass,
-                    degrade=args.degrade,
+                    degrade=args.degrade, calibrate_rate=args.calibrate_rate,
                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, workers=args.workers,
                     save_every=args.save_every, progress=not args.quiet)
     path = train_npp(cfg, resume=args.resume, init=args.init, device=args.device)
@@ -139,6 +139,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lowpass", type=float, default=0.0, metavar="SIGMA",
                    help="project variant: start the pixel branch as a learnable Gaussian blur of this sigma "
                         "(default 0 = the paper's identity start)")
+    p.add_argument("--calibrate-rate", action="store_true",
+                   help="scale the proxy's rate gradient per QP so a blur changes its bpp as much as the real codec's")
     p.add_argument("--degrade", action="store_true",
                    help="add sensor-like noise and JPEG texture to the crops, as everyday photos carry")
     p.set_defaults(func=run_train)

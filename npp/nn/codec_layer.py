@@ -76,12 +76,17 @@ class RealCodec:
 
 class StraightThroughCodec(nn.Module):
     """forward(x, qp) -> (x_hat, bpp, proxy_x_hat, proxy_bpp): values from the real codec,
-    gradients from the (frozen) proxy. `times` holds the last call's proxy and codec seconds."""
+    gradients from the (frozen) proxy. `times` holds the last call's proxy and codec seconds.
 
-    def __init__(self, proxy: nn.Module, real: RealCodec) -> None:
+    `rate_gain` (QP -> factor, default 1) scales the proxy's rate gradient per image, for a
+    proxy whose rate reacts to a change of the input more or less than the real codec's
+    does at that QP (see `npp.train.calibration`)."""
+
+    def __init__(self, proxy: nn.Module, real: RealCodec, rate_gain: Optional[Dict[int, float]] = None) -> None:
         super().__init__()
         self.proxy = proxy
         self.real = real
+        self.rate_gain = dict(rate_gain or {})
         self.times: Dict[str, float] = {}
 
     def forward(self, x: torch.Tensor, qp: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -91,5 +96,9 @@ class StraightThroughCodec(nn.Module):
         r_hat, r_bpp = self.real(x, qp)
         self.times = {"proxy_fwd_s": t1 - t0, "codec_s": time.perf_counter() - t1}
         x_hat = r_hat + (p_hat - p_hat.detach())  # value exactly r_hat, gradient of p_hat
-        bpp = r_bpp + (p_bpp - p_bpp.detach())
+        gain = 1.0
+        if self.rate_gain:
+            qps = torch.as_tensor(qp).reshape(-1).expand(x.shape[0]).tolist()
+            gain = torch.tensor([self.rate_gain.get(int(q), 1.0) for q in qps], dtype=p_bpp.dtype, device=p_bpp.device)
+        bpp = r_bpp + gain * (p_bpp - p_bpp.detach())
         return x_hat, bpp, p_hat, p_bpp

@@ -17,6 +17,7 @@ from npp.nn.checkpoint import load_weights
 from npp.nn.codec_layer import RealCodec, StraightThroughCodec
 from npp.nn.proxy import create_proxy
 from npp.nn.zoo import SHIPPED_PROXY, build_npp
+from npp.train.calibration import rate_gains
 from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, StepCallback
 from npp.train.losses import machine_distortion, pre_distortion, psnr
@@ -43,6 +44,7 @@ class NppConfig:
     width: float = 0.5
     lowpass: float = 0.0
     degrade: bool = False
+    calibrate_rate: bool = False
     upsample: str = "resize"
     batch: int = 4
     crop: int = 192
@@ -103,6 +105,10 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
     run = Run("npp", cfg, build_npp(arch), resume, init, device)
     dev = run.dist.device
     st = StraightThroughCodec(load_proxy(cfg.proxy).to(dev), RealCodec(cfg.codec, cfg.codec_options, cfg.workers))
+    if cfg.calibrate_rate:  # deterministic (fixed crops), so a resumed run gets the same gains
+        st.rate_gain = rate_gains(st.proxy, st.real, data, cfg.qps, cfg.seed, device=dev)
+        if run.dist.main:
+            run.dir.write_json("rate_gains.json", {str(q): g for q, g in st.rate_gain.items()})
     teacher = load_teacher(cfg.model, cfg.task, dev)
 
     def step(i: int) -> dict:

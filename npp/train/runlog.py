@@ -35,6 +35,10 @@ class RunDir:
         """torch.save to a temporary file in the folder, then rename: never a half-written checkpoint."""
         atomic_write(self.checkpoint, lambda tmp: torch.save(state, tmp))
 
+    def write_json(self, name: str, obj: object) -> None:
+        """A small JSON record next to the logs (written atomically)."""
+        atomic_write_text(self.path / name, json.dumps(obj, indent=2) + "\n")
+
     def load(self) -> dict:
         try:
             return torch.load(self.checkpoint, map_location="cpu", weights_only=False)
