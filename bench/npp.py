@@ -39,9 +39,9 @@ def median_ms(fn, repeat: int, sync=lambda: None) -> float:
     return round(statistics.median(times), 2)
 
 
-def inference(width: float, size: int, device: str, repeat: int) -> dict:
+def inference(width: float, size: int, device: str, repeat: int, lowpass: float = 0.0) -> dict:
     torch.manual_seed(0)
-    model = NPP(width).to(device).eval()
+    model = NPP(width, lowpass=lowpass).to(device).eval()
     x = torch.rand(1, 3, size, size, device=device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     out = {}
@@ -114,10 +114,10 @@ def main() -> None:
               "inference_ms": {}, "training_step_ms": {}}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        for width in (1.0, 0.5, 0.25):
+        for width, lowpass in ((1.0, 0.0), (0.5, 0.0), (0.25, 0.0), (0.25, 0.6)):  # the last = shipped
             for size in (224, 512):
-                key = f"{device}/width{width}/{size}x{size}"
-                result["inference_ms"][key] = inference(width, size, device, args.repeat)
+                key = f"{device}/width{width}" + (f"/lowpass{lowpass}" if lowpass else "") + f"/{size}x{size}"
+                result["inference_ms"][key] = inference(width, size, device, args.repeat, lowpass)
                 print(key, result["inference_ms"][key], flush=True)
     options = {"level": args.codec_level} if args.codec == "bpg" else {}
     for width in (1.0, 0.25):
