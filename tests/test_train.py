@@ -95,6 +95,30 @@ def test_npp_steps_lower_the_loss_on_a_fixed_batch(data_dir):
     assert {"npp_fwd_s", "proxy_fwd_s", "codec_s", "vision_fwd_s"} <= set(log[0])
 
 
+def test_log_rate_loss_is_log_of_the_real_bpp_with_the_gradient_divided_by_it(data_dir):
+    """--log-rate: value log(real bpp); each image's rate gradient is the plain one over its bpp."""
+    x0 = torch.from_numpy(PhotoCrops(data_dir, crop=64).batch(0, 0, 0, 2))
+    qp = torch.tensor([28, 41])
+    st = StraightThroughCodec(ProxyCodec(16, 24).requires_grad_(False), RealCodec("jpeg"))
+    teacher = load_teacher(None, "cls", torch.device("cpu"))
+    grads, losses, bpps = [], [], []
+    for log_rate in (False, True):
+        x = x0.clone().requires_grad_(True)
+        torch.manual_seed(0)  # the proxy's quantisation noise
+        loss, stats, _ = npp_loss(lambda im, q: im, st, teacher, x, qp, lam=0.0, beta=0.0, low_weight=0.0,
+                                  log_rate=log_rate)
+        loss.backward()
+        grads.append(x.grad)
+        losses.append(loss.item())
+        bpps.append(st.real(x0, qp)[1])
+    assert torch.equal(bpps[0], bpps[1])
+    assert losses[1] == pytest.approx(torch.log(bpps[0]).mean().item(), rel=1e-5)
+    assert losses[0] == pytest.approx(bpps[0].mean().item(), rel=1e-5)
+    expected = grads[0] / bpps[0].view(-1, 1, 1, 1)
+    assert grads[1].abs().sum() > 0
+    assert torch.allclose(grads[1], expected, rtol=1e-4, atol=1e-9)
+
+
 def test_checkpoint_resume_matches_an_uninterrupted_run(data_dir, tmp_path):
     train_proxy(tiny_proxy_config(data_dir, tmp_path / "straight", 4))
     train_proxy(tiny_proxy_config(data_dir, tmp_path / "split", 2))
@@ -173,7 +197,7 @@ def test_short_cli_runs_leave_weights_that_preprocess_accepts(data_dir, tmp_path
               "--quiet", "--threads", "1"]
     assert main(["train-proxy", *common, "--steps", "2", "--out", str(tmp_path / "proxy")]) == 0
     assert main(["train", *common, "--steps", "2", "--width", "0.25", "--proxy", str(tmp_path / "proxy" / "proxy.safetensors"),
-                 "--lowpass", "0.6", "--degrade", "--calibrate-rate", "--out", str(tmp_path / "npp")]) == 0
+                 "--lowpass", "0.6", "--degrade", "--calibrate-rate", "--log-rate", "--out", str(tmp_path / "npp")]) == 0
     assert set(json.loads((tmp_path / "npp" / "rate_gains.json").read_text())) == {"28", "31", "34", "37", "41"}
     rows = [json.loads(line) for line in (tmp_path / "npp" / "log.jsonl").read_text().splitlines()]
     assert rows[0]["plain_bpp"] > 0 and rows[0]["bpp"] > 0

@@ -75,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = NppConfig(data=args.data, out=args.out, steps=args.steps, proxy=args.proxy, task=args.task,
                     model=args.model, codec=args.codec, codec_options=_codec_options(args.codec_opt), qps=args.qps,
                     lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass,
-                    degrade=args.degrade, calibrate_rate=args.calibrate_rate,
+                    degrade=args.degrade, calibrate_rate=args.calibrate_rate, log_rate=args.log_rate,
                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, workers=args.workers,
                     save_every=args.save_every, progress=not args.quiet)
     path = train_npp(cfg, resume=args.resume, init=args.init, device=args.device)
@@ -141,6 +141,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default 0 = the paper's identity start)")
     p.add_argument("--calibrate-rate", action="store_true",
                    help="scale the proxy's rate gradient per QP so a blur changes its bpp as much as the real codec's")
+    p.add_argument("--log-rate", action="store_true",
+                   help="rate term log(bpp) instead of bpp, as BD-rate measures it (lambda then near the plain "
+                        "codec's -dlog(bpp)/dD_machine, about 3 for a classifier)")
     p.add_argument("--degrade", action="store_true",
                    help="add sensor-like noise and JPEG texture to the crops, as everyday photos carry")
     p.set_defaults(func=run_train)
