@@ -55,6 +55,34 @@ def test_lowpass_variant_round_trips_a_weights_file(tmp_path, photo):
     assert np.abs(preprocess_rgb(model.eval(), rgb, 30).astype(int) - preprocess_rgb(loaded, rgb, 30)).max() <= 1
 
 
+def test_keep_tone_removes_a_tone_shift_but_keeps_detail_changes(tmp_path, photo):
+    """--keep-tone SIGMA: a network that shifts tone (a bias on the pixel branch) and blurs
+    returns the input's tone (block means as the input's) and still the blur's detail loss."""
+    from scipy.ndimage import gaussian_filter
+
+    rgb = photo("astronaut")[:128, :128]
+    outs = {}
+    for sigma in (0.0, 4.0):
+        torch.manual_seed(0)
+        model = NPP(0.25, lowpass=1.0, keep_tone=sigma).eval()
+        with torch.no_grad():
+            model.pix2.bias.fill_(0.08)  # +20 grey levels everywhere
+        outs[sigma] = preprocess_rgb(model, rgb, 34).astype(np.float64)
+    x = rgb.astype(np.float64)
+    block = lambda a: a.reshape(16, 8, 16, 8, 3).mean(axis=(1, 3))
+    assert outs[0.0].mean() - x.mean() > 15
+    assert abs(outs[4.0].mean() - x.mean()) < 1.5
+    assert np.abs(block(outs[4.0]) - block(x)).mean() < 1 < 15 < np.abs(block(outs[0.0]) - block(x)).mean()
+    blur = gaussian_filter(x, sigma=(1.0, 1.0, 0), mode="nearest")
+    detail = lambda a: a - gaussian_filter(a, sigma=(4.0, 4.0, 0), mode="nearest")
+    # the fine detail the blur removes is removed with keep_tone too
+    assert np.abs(detail(outs[4.0]) - detail(blur))[8:-8, 8:-8].mean() < 0.3 * np.abs(detail(x) - detail(blur))[8:-8, 8:-8].mean()
+    model = NPP(0.25, lowpass=1.0, keep_tone=4.0)
+    path = save_weights(model.state_dict(), tmp_path / "m.safetensors", "npp", model.config)
+    assert load_npp(path, device="cpu").config["keep_tone"] == 4.0
+    assert len(model.state_dict()) == len(NPP(0.25, lowpass=1.0).state_dict())  # no parameters or saved buffers
+
+
 def test_qp_changes_the_output_once_qa_layers_are_trained(photo):
     torch.manual_seed(0)
     model = NPP(0.25).eval()

@@ -175,11 +175,12 @@ def test_bad_data_folders_give_one_line_errors(tmp_path, capsys, case):
             "corrupt": "not a usable training image"}[case] in err
 
 
-def test_train_refuses_a_lowpass_sigma_out_of_range(data_dir, tmp_path, capsys):
-    code = main(["train", "--codec", "jpeg", "--data", str(data_dir), "--steps", "1", "--lowpass", "5",
+@pytest.mark.parametrize("option", ["--lowpass", "--keep-tone"])
+def test_train_refuses_a_sigma_out_of_range(data_dir, tmp_path, capsys, option):
+    code = main(["train", "--codec", "jpeg", "--data", str(data_dir), "--steps", "1", option, "50",
                  "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "--lowpass" in err and len(err.splitlines()) == 1
+    assert code == 2 and option in err and len(err.splitlines()) == 1
 
 
 def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(data_dir, tmp_path, capsys):
@@ -207,6 +208,13 @@ def test_short_cli_runs_leave_weights_that_preprocess_accepts(data_dir, tmp_path
         assert main(["preprocess", "--qp", "34", "--weights", str(tmp_path / "npp" / weights), str(src), "-o", str(out)]) == 0
         with Image.open(out) as im:
             assert im.format == "PNG" and im.size == Image.open(src).size
+    # continuing from those weights with --keep-tone switches it on (it adds no parameters)
+    assert main(["train", *common, "--steps", "1", "--proxy", str(tmp_path / "proxy" / "proxy.safetensors"),
+                 "--init", str(tmp_path / "npp" / "npp.safetensors"), "--keep-tone", "4", "--out", str(tmp_path / "kt")]) == 0
+    _, config, meta = load_weights(tmp_path / "kt" / "npp.safetensors", "npp")
+    assert config["keep_tone"] == 4.0 and config["lowpass"] == 0.6 and meta["steps"] == 3
+    assert main(["preprocess", "--qp", "34", "--weights", str(tmp_path / "kt" / "npp.safetensors"), str(src),
+                 "-o", str(tmp_path / "kt.png")]) == 0
 
 
 def test_ddp_with_two_gloo_processes(data_dir, tmp_path):

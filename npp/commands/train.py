@@ -70,11 +70,13 @@ def run_train(args: argparse.Namespace) -> int:
     _check_common(args)
     if not args.lambdas or min(args.lambdas) < 0:
         raise NppError("--lambdas must be non-negative numbers")
+    if not 0 <= args.keep_tone <= 16:
+        raise NppError(f"--keep-tone must be a sigma in 0..16 (0 = off), got {args.keep_tone}")
     if not 0 <= args.lowpass <= 2:
         raise NppError(f"--lowpass must be a sigma in 0..2 (0 = off), got {args.lowpass}")
     cfg = NppConfig(data=args.data, out=args.out, steps=args.steps, proxy=args.proxy, task=args.task,
                     model=args.model, codec=args.codec, codec_options=_codec_options(args.codec_opt), qps=args.qps,
-                    lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass,
+                    lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass, keep_tone=args.keep_tone,
                     degrade=args.degrade, calibrate_rate=args.calibrate_rate, log_rate=args.log_rate,
                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, workers=args.workers,
                     save_every=args.save_every, progress=not args.quiet)
@@ -139,6 +141,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lowpass", type=float, default=0.0, metavar="SIGMA",
                    help="project variant: start the pixel branch as a learnable Gaussian blur of this sigma "
                         "(default 0 = the paper's identity start)")
+    p.add_argument("--keep-tone", type=float, default=0.0, metavar="SIGMA",
+                   help="project variant: remove the Gaussian(SIGMA) low-pass part of NPP's change, so it alters "
+                        "detail but not tone or colour (default 0 = off)")
     p.add_argument("--calibrate-rate", action="store_true",
                    help="scale the proxy's rate gradient per QP so a blur changes its bpp as much as the real codec's")
     p.add_argument("--log-rate", action="store_true",

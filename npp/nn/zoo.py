@@ -26,7 +26,8 @@ def npp_params() -> int:
 
 def build_npp(config: dict) -> NPP:
     return NPP(width=config.get("width", 1.0), upsample=config.get("upsample", "resize"),
-               qa_hidden=config.get("qa_hidden", 64), lowpass=config.get("lowpass", 0.0))
+               qa_hidden=config.get("qa_hidden", 64), lowpass=config.get("lowpass", 0.0),
+               keep_tone=config.get("keep_tone", 0.0))
 
 
 def _device(device: Optional[Union[str, torch.device]]) -> torch.device:

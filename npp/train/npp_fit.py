@@ -50,6 +50,7 @@ class NppConfig:
     low_weight: float = 20.0
     width: float = 0.5
     lowpass: float = 0.0
+    keep_tone: float = 0.0
     degrade: bool = False
     calibrate_rate: bool = False
     log_rate: bool = False
@@ -105,11 +106,13 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
     if cfg.task not in ("cls", "det"):
         raise NppError(f"--task must be cls or det, got {cfg.task!r}")
     data = PhotoCrops(cfg.data, crop=cfg.crop, degrade=cfg.degrade)
-    arch = {"width": cfg.width, "upsample": cfg.upsample, "lowpass": cfg.lowpass}
+    arch = {"width": cfg.width, "upsample": cfg.upsample, "lowpass": cfg.lowpass, "keep_tone": cfg.keep_tone}
     if resume and RunDir(cfg.out).checkpoint.is_file():
         arch = RunDir(cfg.out).load()["config"]
-    elif init:
-        arch = load_weights(init, "npp")[1]
+    elif init:  # the architecture of the weights; keep_tone adds no parameters, so it may be switched on
+        arch = dict(load_weights(init, "npp")[1])
+        if cfg.keep_tone > 0:
+            arch["keep_tone"] = cfg.keep_tone
     torch.manual_seed(cfg.seed)  # seeded initial weights
     run = Run("npp", cfg, build_npp(arch), resume, init, device)
     dev = run.dist.device
