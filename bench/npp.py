@@ -24,7 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from npp.fsutil import atomic_write_text  # noqa: E402
 from npp.nn.fuse import for_inference  # noqa: E402
+from npp.nn.checkpoint import load_weights  # noqa: E402
 from npp.nn.npp_net import NPP  # noqa: E402
+from npp.nn.zoo import SHIPPED_NPP, build_npp  # noqa: E402
 
 
 def median_ms(fn, repeat: int, sync=lambda: None) -> float:
@@ -39,9 +41,9 @@ def median_ms(fn, repeat: int, sync=lambda: None) -> float:
     return round(statistics.median(times), 2)
 
 
-def inference(width: float, size: int, device: str, repeat: int, lowpass: float = 0.0) -> dict:
+def inference(config: dict, size: int, device: str, repeat: int) -> dict:
     torch.manual_seed(0)
-    model = NPP(width, lowpass=lowpass).to(device).eval()
+    model = build_npp(config).to(device).eval()
     x = torch.rand(1, 3, size, size, device=device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     out = {}
@@ -101,6 +103,16 @@ def training_step(codec: str, options: dict, width: float, batch: int, crop: int
     return {k.replace("_s", "_ms"): round(1000 * statistics.median(r[k] for r in rows), 1) for k in keys}
 
 
+def variants() -> list:
+    """(name, architecture): the paper's width and two narrower ones, and the shipped weights' own
+    architecture (its variants included), read from the file so the figure follows the weights."""
+    out = [(f"width{w}", {"width": w}) for w in (1.0, 0.5, 0.25)]
+    if SHIPPED_NPP.is_file():
+        config = load_weights(SHIPPED_NPP, "npp")[1]
+        out.append(("shipped:" + ",".join(f"{k}={v}" for k, v in sorted(config.items()) if k != "qa_hidden"), config))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=10)
@@ -114,10 +126,10 @@ def main() -> None:
               "inference_ms": {}, "training_step_ms": {}}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        for width, lowpass in ((1.0, 0.0), (0.5, 0.0), (0.25, 0.0), (0.25, 0.6)):  # the last = shipped
+        for name, config in variants():
             for size in (224, 512):
-                key = f"{device}/width{width}" + (f"/lowpass{lowpass}" if lowpass else "") + f"/{size}x{size}"
-                result["inference_ms"][key] = inference(width, size, device, args.repeat, lowpass)
+                key = f"{device}/{name}/{size}x{size}"
+                result["inference_ms"][key] = inference(config, size, device, args.repeat)
                 print(key, result["inference_ms"][key], flush=True)
     options = {"level": args.codec_level} if args.codec == "bpg" else {}
     for width in (1.0, 0.25):
