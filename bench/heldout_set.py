@@ -31,20 +31,24 @@ def sources() -> list:
     return out
 
 
+def copy_photos(photos: list, dest: Path, fetch_hint: str) -> int:
+    """Copy `photos` into `dest`; 1 with a one-line message naming the missing ones, else 0."""
+    missing = [p for p in photos if not p.is_file()]
+    if missing:
+        print(f"missing: {', '.join(map(str, missing))} (run {fetch_hint})", file=sys.stderr)
+        return 1
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in photos:
+        shutil.copy(p, dest / p.name)
+    print(f"{len(photos)} photos in {dest}")
+    return 0
+
+
 def main(argv: list) -> int:
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    dest = Path(argv[0])
-    dest.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in sources() if not p.is_file()]
-    if missing:
-        print(f"missing: {', '.join(map(str, missing))} (run scripts/fetch_photos.sh darknet)", file=sys.stderr)
-        return 1
-    for p in sources():
-        shutil.copy(p, dest / p.name)
-    print(f"{len(sources())} photos in {dest}")
-    return 0
+    return copy_photos(sources(), Path(argv[0]), "scripts/fetch_photos.sh darknet")
 
 
 if __name__ == "__main__":

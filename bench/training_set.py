@@ -7,7 +7,6 @@ Debian's mate-backgrounds and the 28 everyday photos fetched from Debian's openc
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,23 +27,15 @@ def main(argv: list) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     sys.path.insert(0, str(Path(__file__).parent))
+    from heldout_set import copy_photos
     from heldout_set import sources as heldout
 
-    dest = Path(argv[0])
-    missing = [p for p in sources() if not p.exists()]
-    if missing:
-        print(f"missing: {', '.join(map(str, missing))} (run scripts/fetch_photos.sh mate-backgrounds opencv-doc)",
-              file=sys.stderr)
-        return 1
-    clash = {p.name for p in sources()} & {p.name for p in heldout()}
+    photos = sources()
+    clash = {p.name for p in photos} & {p.name for p in heldout()}
     if clash:
         print(f"held-out photos in the training set: {', '.join(sorted(clash))}", file=sys.stderr)
         return 1
-    dest.mkdir(parents=True, exist_ok=True)
-    for p in sources():
-        shutil.copy(p, dest / p.name)
-    print(f"{len(sources())} photos in {dest}")
-    return 0
+    return copy_photos(photos, Path(argv[0]), "scripts/fetch_photos.sh mate-backgrounds opencv-doc")
 
 
 if __name__ == "__main__":

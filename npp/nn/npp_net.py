@@ -30,12 +30,17 @@ MULTIPLE = 16
 LOWPASS_SIZE = 5
 
 
-def gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
-    """A normalised 2-D Gaussian, 1x1xSIZExSIZE."""
+def gaussian_1d(sigma: float, size: int) -> torch.Tensor:
+    """A normalised 1-D Gaussian of SIZE taps."""
     r = torch.arange(size, dtype=torch.float32) - size // 2
     g = torch.exp(-(r**2) / (2 * sigma**2))
-    k = g[:, None] * g[None, :]
-    return (k / k.sum())[None, None]
+    return g / g.sum()
+
+
+def gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
+    """A normalised 2-D Gaussian, 1x1xSIZExSIZE."""
+    g = gaussian_1d(sigma, size)
+    return (g[:, None] * g[None, :])[None, None]
 
 
 class NPP(nn.Module):
@@ -46,9 +51,8 @@ class NPP(nn.Module):
         self.keep_tone = float(keep_tone)
         if keep_tone > 0:
             self.config["keep_tone"] = self.keep_tone
-            r = torch.arange(-int(3 * keep_tone), int(3 * keep_tone) + 1, dtype=torch.float32)
-            g = torch.exp(-(r**2) / (2 * keep_tone**2))
-            self.register_buffer("tone_kernel", (g / g.sum()).expand(3, -1).reshape(3, 1, -1).clone(), persistent=False)
+            g = gaussian_1d(keep_tone, 2 * int(3 * keep_tone) + 1)
+            self.register_buffer("tone_kernel", g.reshape(1, 1, -1), persistent=False)
         self.lowpass: Optional[nn.Conv2d] = None
         if lowpass > 0:
             self.config["lowpass"] = float(lowpass)
@@ -87,7 +91,7 @@ class NPP(nn.Module):
         """Separable Gaussian (replicate borders) of a Bx3xHxW difference."""
         k = self.tone_kernel.to(d.dtype)
         r = k.shape[-1] // 2
-        d = F.conv1d(F.pad(d.reshape(-1, 1, d.shape[-1]), (r, r), mode="replicate"), k[:1]).reshape(d.shape)
-        d = d.transpose(2, 3)
-        d = F.conv1d(F.pad(d.reshape(-1, 1, d.shape[-1]), (r, r), mode="replicate"), k[:1]).reshape(d.shape)
-        return d.transpose(2, 3)
+        for _ in range(2):  # along rows, then (transposed) along columns; back in place after two
+            d = F.conv1d(F.pad(d.reshape(-1, 1, d.shape[-1]), (r, r), mode="replicate"), k).reshape(d.shape)
+            d = d.transpose(2, 3)
+        return d
