@@ -26,7 +26,8 @@ from npp.runtime import tune_allocator  # noqa: E402
 from npp.vision import create_model  # noqa: E402
 from npp.vision.registry import DEFAULTS  # noqa: E402
 from npp.vision.gradcam import gradcam_overlay  # noqa: E402
-from npp.vision.tensor import resize, to_tensor  # noqa: E402
+from npp.torchutil import to_tensor  # noqa: E402
+from npp.vision.tensor import resize  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:

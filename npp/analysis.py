@@ -1,6 +1,8 @@
-"""What the vision models say about an image: classifier top-5, detections (drawn), and
-Grad-CAM heatmaps for both. Models are optional: when one cannot be loaded here, its results
-are None and `reasons` says why, so the app can show the rest."""
+"""What the vision models show about an image in the app: the classifier's top-5, the
+detections drawn on it, and Grad-CAM heatmaps for both. The numbers the app compares (KL,
+confidence, detection F1) come from `npp.evaluate`, so they equal what `npp evaluate` reports;
+this module only adds what is drawn. A model that cannot be loaded here leaves its results None
+and `reasons` says why, so the app can show the rest."""
 from __future__ import annotations
 
 import threading
@@ -11,6 +13,10 @@ import numpy as np
 import torch
 
 from npp.errors import NppError
+from npp.evaluate.detection import DETECTED_SCORE
+from npp.torchutil import to_tensor
+from npp.vision import create_model, list_models, model_status
+from npp.vision.gradcam import gradcam_overlay
 from npp.visualize import draw_detections
 
 
@@ -23,20 +29,9 @@ class Analysis:
     detections_image: Optional[np.ndarray] = None
     cam_classifier: Optional[np.ndarray] = None
     cam_detector: Optional[np.ndarray] = None
-    timings: dict = field(default_factory=dict)
-
-
-def to_tensor(rgbs: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
-    """Same-sized HxWx3 uint8 images -> Bx3xHxW float in [0, 1] (the vision interface's input)."""
-    x = torch.from_numpy(np.stack([np.ascontiguousarray(r) for r in rgbs]))
-    return x.to(device).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def _load(task: str, name: Optional[str], device: torch.device):
-    try:
-        from npp.vision import create_model
-    except ImportError as exc:
-        return None, f"vision models are not installed ({exc})"
     try:
         return create_model(name, task=task, device=device), ""
     except NppError as exc:
@@ -45,10 +40,6 @@ def _load(task: str, name: Optional[str], device: torch.device):
 
 def model_choices(task: str) -> List[tuple]:
     """(label, name) of every registered model of a task; an unavailable one says why."""
-    try:
-        from npp.vision import list_models, model_status
-    except ImportError:
-        return []
     out = []
     for name in list_models(task):
         ok, reason = model_status(name)
@@ -68,15 +59,15 @@ class VisionSuite:
         self.reasons = {"classifier": cls_reason, "detector": det_reason}
         self._cam_locks = {"classifier": threading.Lock(), "detector": threading.Lock()}
 
+    @property
+    def models(self) -> dict:
+        """{"cls": classifier, "det": detector} of the models available here (for `npp.evaluate`)."""
+        return {t: m for t, m in (("cls", self.classifier), ("det", self.detector)) if m is not None}
+
     def heatmap(self, which: str, rgb: np.ndarray, target: Optional[int] = None) -> Optional[np.ndarray]:
         """Grad-CAM overlay; `target` is the classifier's class (given: saves a forward pass)."""
         model = self.classifier if which == "classifier" else self.detector
         if model is None:
-            return None
-        try:
-            from npp.vision.gradcam import gradcam_overlay
-        except ImportError as exc:
-            self.reasons["heatmaps"] = f"Grad-CAM is not installed ({exc})"
             return None
         with self._cam_locks[which]:
             try:
@@ -85,21 +76,20 @@ class VisionSuite:
                 self.reasons[f"{which} heatmap"] = str(exc)
                 return None
 
-    def analyse(self, rgbs: Sequence[np.ndarray], heatmaps: bool = True,
+    def analyse(self, rgbs: Sequence[np.ndarray], detections: Sequence[Optional[list]], heatmaps: bool = True,
                 timer: Callable | None = None) -> List[Analysis]:
-        """Analyse same-sized images together (one batch per model)."""
+        """What to show for same-sized images: top-5 (one batch), the given detections (from
+        `npp.evaluate`'s rows, in the images' pixels) drawn at DETECTED_SCORE, and heatmaps."""
         out = [Analysis() for _ in rgbs]
         timer = timer or _no_timer
-        x = to_tensor(rgbs, self.device)
         if self.classifier is not None:
             with timer("classify"), torch.inference_mode():
-                for a, top5 in zip(out, self.classifier.predict(x)):
+                for a, top5 in zip(out, self.classifier.predict(to_tensor(rgbs, self.device))):
                     a.top5 = _plain(top5)
-        if self.detector is not None:
-            with timer("detect"), torch.inference_mode():
-                for a, rgb, dets in zip(out, rgbs, self.detector.detect(x)):
-                    a.detections = _plain(dets)
-                    a.detections_image = draw_detections(rgb, a.detections)
+        for a, rgb, dets in zip(out, rgbs, detections):
+            if dets is not None:
+                a.detections = [d for d in dets if d["score"] >= DETECTED_SCORE]
+                a.detections_image = draw_detections(rgb, a.detections)
         if heatmaps:
             with timer("gradcam"):
                 for a, rgb in zip(out, rgbs):
@@ -119,8 +109,6 @@ def _plain(obj):
         return round(float(obj), 4)
     if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, torch.Tensor):
-        return _plain(obj.tolist())
     return obj
 
 

@@ -23,6 +23,8 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 Source = Union[str, os.PathLike, bytes, BinaryIO]
+#: File name endings of the images a folder input stands for (CLI, evaluation, training, uploads).
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
@@ -73,6 +75,18 @@ def load_rgb(source: Source, name: str | None = None) -> np.ndarray:
     if rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise NppError(f"{label}: empty image")
     return rgb
+
+
+def resize_shorter_side(rgb: np.ndarray, side: int, resample: int = Image.BILINEAR,
+                        enlarge: bool = True) -> np.ndarray:
+    """`rgb` scaled (Pillow, antialiased) so its shorter side is `side` px; a smaller image is
+    enlarged only with `enlarge`, else returned as it is."""
+    h, w = rgb.shape[:2]
+    if min(h, w) == side or (min(h, w) < side and not enlarge):
+        return rgb
+    scale = side / min(h, w)
+    size = (max(side, round(w * scale)), max(side, round(h * scale)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize(size, resample))
 
 
 def save_png(rgb: np.ndarray, path: Union[str, os.PathLike]) -> None:

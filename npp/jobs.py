@@ -32,7 +32,6 @@ KINDS = ("train-proxy", "train")
 RUN_NAME = "run"
 WEIGHTS_NAME = {"train-proxy": "proxy.safetensors", "train": "npp.safetensors"}
 LOG_NAME = "log.jsonl"
-STATES = ("queued", "running", "done", "failed", "cancelled")
 #: A job is stopped after this long, whatever it is doing.
 MAX_JOB_SECONDS = 6 * 3600
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -331,7 +330,7 @@ def _last_line(text: str) -> str:
 
 def copy_uploads(paths: Sequence[str], dest: Path, max_files: int = 500) -> Path:
     """Copy uploaded photos into `dest` under fresh names (never the uploader's names or paths)."""
-    from npp.commands.common import IMAGE_SUFFIXES
+    from npp.image import IMAGE_SUFFIXES
 
     if not paths:
         raise NppError("no photos uploaded")
@@ -348,21 +347,6 @@ def copy_uploads(paths: Sequence[str], dest: Path, max_files: int = 500) -> Path
     return dest
 
 
-def parse_qps(text: str) -> List[int]:
-    """"28, 31, 34" -> [28, 31, 34]; NppError for anything else."""
-    from npp.codecs import check_qp
-
-    try:
-        qps = [int(t) for t in str(text).replace(",", " ").split()]
-    except ValueError:
-        raise NppError(f"QPs must be integers separated by commas, got {text!r}") from None
-    if not qps:
-        raise NppError("give at least one QP")
-    for q in qps:
-        check_qp(q)
-    return qps
-
-
 def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, steps: int, lr: float,
                   proxy: Optional[Path] = None) -> List[str]:
     """The command-line arguments of `npp <kind>` for a job writing into `job_dir`/run."""
@@ -375,6 +359,8 @@ def training_args(kind: str, photos: Path, job_dir: Path, codec: str, qps: str, 
     from npp.codecs import codec_class
 
     codec_class(codec)  # NppError for an unknown codec, before a process is started
+    from npp.codecs import parse_qps
+
     qp_list = parse_qps(qps)
     args = ["--data", str(photos), "--out", str(Path(job_dir) / RUN_NAME), "--steps", str(int(steps)),
             "--codec", codec, "--qps", ",".join(map(str, qp_list)), "--lr", repr(float(lr))]

@@ -1,11 +1,11 @@
-"""What one Compare in the app does, with no UI in it.
+"""What one Compare in the app does, with no UI in it: a photo through several methods
+(`npp.methods`: plain, NPP, blur, downscale, resize, ...) and one real codec at one QP.
 
-A photo is encoded with a real codec twice: as it is (the plain branch) and after the NPP
-pre-filter (the NPP branch). Both real files are written for download, decoded, measured
-(bits per pixel from the file's bytes, PSNR against the original) and shown to the vision
-models. What does not change when only the QP moves is cached: the original's predictions
-and heatmaps per photo, and the NPP output per (photo, weights, QP). Results depend only on
-their inputs, never on who asked, so caching by content cannot mix users' results.
+The numbers come from `npp.evaluate` (the same sweep `npp evaluate` and the Curves tab run),
+so bpp, PSNR, KL, confidence and detection F1 equal what the command line reports for the same
+photo, codec, QP and method. Each method's real file is written for download; the vision
+models then add what is drawn (top-5, detections, Grad-CAM). Results depend only on their
+inputs, never on who asked, so caching by content cannot mix users' results.
 
 Uploads larger than `APP_MAX_PIXELS` are downscaled (with a note); images smaller than
 `APP_MIN_SIDE` on a side are refused."""
@@ -16,11 +16,10 @@ import math
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -28,11 +27,14 @@ from PIL import Image
 
 from npp.analysis import Analysis, VisionSuite
 from npp.cache import LRUCache
-from npp.codecs import Encoded, check_qp, create_codec
+from npp.codecs import check_qp, create_codec
+from npp.codecs.jpeg import qp_to_quality
 from npp.errors import NppError
-from npp.evaluate.metrics import psnr
+from npp.evaluate import REFERENCE, Item, Sweep, SweepSpec
 from npp.fsutil import atomic_write_bytes
 from npp.image import Source, load_rgb
+from npp.methods import Coded, Method, create_methods
+from npp.torchutil import pick_device
 from npp.visualize import amplified_difference
 
 #: The app works on at most this many pixels (about 1280x800); larger uploads are downscaled
@@ -41,12 +43,11 @@ APP_MAX_PIXELS = 1_048_576
 #: Smaller images are refused: codecs and detectors need a few blocks to work with.
 APP_MIN_SIDE = 32
 DEFAULT_QP = 37
-SHIPPED = "shipped"
-
-
-def pick_device() -> torch.device:
-    """CUDA when present, CPU otherwise."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+#: what Compare shows unless asked otherwise: the codec alone, NPP, and the simple baseline
+#: that is hardest to beat under the app's protocol (resizing to what the classifier sees)
+DEFAULT_METHODS = ("plain", "npp", "resize:256")
+#: at most this many methods per compare (each is a real encode)
+MAX_METHODS = 6
 
 
 @dataclass(frozen=True)
@@ -106,23 +107,45 @@ class StageTimer:
                 self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0, 1)
 
 
+def _finite(x: Optional[float], digits: int) -> Optional[float]:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
 @dataclass
-class Branch:
-    """One coded image: the real file, its decoded pixels and what the models see in it."""
+class MethodResult:
+    """One method's coded image: the real file, what it costs and what the models see in it."""
 
-    encoded: Encoded
-    decoded: np.ndarray
-    psnr: float
+    method: Method
+    coded: Coded
+    #: `npp.evaluate`'s row for this point: bpp, psnr, kl, agreement, confidence, detection_f1
+    row: dict
     file: Path
-    analysis: Analysis = field(default_factory=Analysis)
+    analysis: Analysis
 
-    def summary(self) -> dict:
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    @property
+    def error_map(self) -> np.ndarray:
+        """|decoded - original| amplified: where the method and the codec together lost signal."""
+        return self.row["error_map"]
+
+    def summary(self, uncompressed: Analysis, plain_bytes: Optional[int]) -> dict:
+        a = self.analysis
+        ref_top1 = uncompressed.top5[0]["index"] if uncompressed.top5 else None
         return {
-            "bpp": self.encoded.bpp,
-            "bytes": self.encoded.nbytes,
-            "psnr": None if math.isinf(self.psnr) else round(self.psnr, 3),
-            "top5": self.analysis.top5,
-            "detections": self.analysis.detections,
+            "bpp": self.coded.bpp,
+            "bytes": self.coded.nbytes,
+            "bytes_vs_plain": (None if not plain_bytes else round(100.0 * (self.coded.nbytes / plain_bytes - 1), 2)),
+            "psnr": _finite(self.row.get("psnr"), 3),
+            "kl": _finite(self.row.get("kl"), 5),
+            "confidence": _finite(self.row.get("confidence"), 5),
+            "top1_kept": None if ref_top1 is None or not a.top5 else a.top5[0]["index"] == ref_top1,
+            "top5": a.top5,
+            "detections": a.detections,
+            "detections_kept": _finite(self.row.get("detection_f1"), 4),
+            "file": self.file.name,
         }
 
 
@@ -131,64 +154,38 @@ class CompareResult:
     photo: Photo
     codec: str
     qp: int
-    original: Analysis
-    plain: Branch
-    npp: Optional[Branch]
-    filtered: Optional[np.ndarray]
-    difference: Optional[np.ndarray]
-    notes: list
+    uncompressed: Analysis
+    methods: Dict[str, MethodResult]
+    notes: List[str]
     timings: dict
 
     def summary(self) -> dict:
-        """The JSON summary of the issue: `original` is the plain-codec branch, `npp` the
-        NPP+codec branch (null when no NPP weights can be used here)."""
-        return {
-            "codec": self.codec,
-            "qp": self.qp,
-            "original": self.plain.summary(),
-            "npp": self.npp.summary() if self.npp is not None else None,
-        }
+        """The JSON object of `/compare_json` (field names documented in the README)."""
+        plain = self.methods.get("plain")
+        plain_bytes = plain.coded.nbytes if plain else None
+        out = {"codec": self.codec, "qp": self.qp}
+        if self.codec == "jpeg":
+            out["jpeg_quality"] = qp_to_quality(self.qp)
+        out["uncompressed"] = {"top5": self.uncompressed.top5, "detections": self.uncompressed.detections}
+        out["methods"] = {name: r.summary(self.uncompressed, plain_bytes) for name, r in self.methods.items()}
+        return out
 
 
 class ComparePipeline:
     """Models loaded once; caches shared by all requests (keyed by content, not by user)."""
 
     def __init__(self, device: Optional[torch.device] = None, vision: Optional[VisionSuite] = None,
-                 photo_cache: int = 16, npp_cache: int = 64) -> None:
+                 cache_size: int = 256, encode_cache: Optional[Path] = None) -> None:
+        """`encode_cache`: a private folder where real codec files are kept by content, so the
+        Curves tab's sweep and later compares reuse encodes (none: no disk cache)."""
         self.device = device or pick_device()
+        self.encode_cache = encode_cache
         self.vision = vision or VisionSuite(self.device)
         self._suites = {self.vision.names: self.vision}
         self._suites_lock = threading.Lock()
-        self._originals: LRUCache[Analysis] = LRUCache(photo_cache)
-        self._filtered: LRUCache[np.ndarray] = LRUCache(npp_cache)
-        self._coded: LRUCache[Branch] = LRUCache(2 * npp_cache)
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="npp-compare")
-        self.npp_model(None)  # load the shipped NPP now (if any), not on the first request
+        self._points: LRUCache[dict] = LRUCache(cache_size)
+        self._analyses: LRUCache[Analysis] = LRUCache(cache_size)
 
-    # -- NPP ---------------------------------------------------------------------------
-    def npp_model(self, weights: Optional[Union[str, Path]]):
-        """(model, "") or (None, reason). `weights` None = the shipped weights."""
-        try:
-            from npp.nn.zoo import load_npp
-        except ImportError as exc:
-            return None, f"NPP is not installed ({exc})"
-        try:
-            return load_npp(weights=weights, device=self.device), ""
-        except NppError as exc:
-            return None, str(exc)
-
-    def npp_status(self, weights: Optional[Union[str, Path]] = None) -> tuple[bool, str]:
-        model, reason = self.npp_model(weights)
-        return model is not None, reason
-
-    def filtered(self, photo: Photo, weights: Optional[Union[str, Path]], qp: int, model) -> tuple[np.ndarray, bool]:
-        """The NPP output for (photo, weights, QP), cached; (image, was_cached)."""
-        from npp.nn.zoo import preprocess_rgb
-
-        key = (photo.key, str(weights), _mtime(weights), int(qp))
-        return self._filtered.get_or_compute(key, lambda: preprocess_rgb(model, photo.rgb, int(qp)))
-
-    # -- analysis ----------------------------------------------------------------------
     def suite(self, classifier: Optional[str] = None, detector: Optional[str] = None) -> VisionSuite:
         """The vision models by name (None = the default of the task), each pair loaded once."""
         if classifier is None and detector is None:
@@ -199,97 +196,91 @@ class ComparePipeline:
                 self._suites[key] = VisionSuite(self.device, classifier, detector)
             return self._suites[key]
 
-    def original_analysis(self, photo: Photo, vision: VisionSuite, timer: StageTimer) -> Analysis:
-        def compute() -> Analysis:
-            with timer("original_analysis"):
-                return vision.analyse([photo.rgb], heatmaps=True)[0]
+    def methods(self, specs: Union[str, Sequence[str], None]) -> List[Method]:
+        """The methods a request names (default: DEFAULT_METHODS), within MAX_METHODS."""
+        methods = create_methods(specs if specs else list(DEFAULT_METHODS))
+        if not methods:
+            raise NppError("choose at least one method")
+        if len(methods) > MAX_METHODS:
+            raise NppError(f"at most {MAX_METHODS} methods at a time, got {len(methods)}")
+        return methods
 
-        value, _ = self._originals.get_or_compute((photo.key, vision.names), compute)
-        return value
-
-    # -- codec -------------------------------------------------------------------------
-    @staticmethod
-    def code(codec_name: str, rgb: np.ndarray, qp: int, original: np.ndarray, path: Path,
-             timer: StageTimer, stage: str) -> Branch:
-        """Encode, write the real file, decode it back and measure it against the original."""
+    # -- numbers: one evaluation point per method ----------------------------------------------
+    def points(self, photo: Photo, codec_name: str, qp: int, methods: Sequence[Method], vision: VisionSuite,
+               timer: StageTimer) -> Dict[str, dict]:
+        """{REFERENCE or method name: evaluate's row with its `coded` output}, cached per point."""
         codec = create_codec(codec_name)
-        with timer(f"encode_{stage}"):
-            enc = codec.encode(rgb, qp)
-        atomic_write_bytes(path, enc.data)
-        with timer(f"decode_{stage}"):
-            decoded = codec.decode(path.read_bytes())
-        return Branch(enc, decoded, psnr(original, decoded), path)
+        base = (photo.key, codec_name, tuple(sorted(codec.options().items())), qp, vision.names)
+        rows: Dict[str, dict] = {}
+        todo = []
+        for m in methods:
+            hit = self._points.get(base + (m.key,))
+            if hit is None:
+                todo.append(m)
+            else:
+                rows[m.name] = hit
+        ref = self._points.get(base + (REFERENCE,))
+        if todo or ref is None:
+            spec = SweepSpec(codec_name, [qp], todo, codec_options=codec.options(), cache_dir=self.encode_cache,
+                             msssim=False, keep_outputs=True)
+            with timer("evaluate"):
+                new = list(Sweep(spec, vision.models, jobs=len(todo) + 1, threads=True).run([Item(photo.name, rgb=photo.rgb)]))
+            for r in new:
+                if r["method"] == REFERENCE:
+                    ref = r
+                else:
+                    m = next(x for x in todo if x.name == r["method"])
+                    r["error_map"] = amplified_difference(photo.rgb, r["coded"].decoded)
+                    self._points.put(base + (m.key,), r)
+                    rows[m.name] = r
+            self._points.put(base + (REFERENCE,), ref)
+        rows[REFERENCE] = ref
+        return rows
 
-    def coded_branch(self, key: tuple, codec_name: str, rgb: np.ndarray, qp: int, original: np.ndarray,
-                     path: Path, vision: VisionSuite, heatmaps: bool, timer: StageTimer, stage: str) -> Branch:
-        """A coded image and its analysis, cached by everything that determines them (`key`
-        names the codec's input image): moving the QP back to a value seen before is instant.
-        The real file is written into this request's own `path` either way."""
-
-        def compute() -> Branch:
-            b = self.code(codec_name, rgb, qp, original, path, timer, stage)
-            b.analysis = vision.analyse([b.decoded], heatmaps, timer)[0]
-            return b
-
-        full_key = (key, codec_name, tuple(sorted(create_codec(codec_name).options().items())), qp,
-                    vision.names, heatmaps)
-        cached, hit = self._coded.get_or_compute(full_key, compute)
-        if hit:
-            atomic_write_bytes(path, cached.encoded.data)
-            return Branch(cached.encoded, cached.decoded, cached.psnr, path, cached.analysis)
-        return cached
+    def analysis(self, key: tuple, rgb: np.ndarray, detections: Optional[list], vision: VisionSuite,
+                 heatmaps: bool, timer: StageTimer) -> Analysis:
+        """What is drawn for one image, cached (with heatmaps, it also serves requests without)."""
+        full = self._analyses.get(key + (True,))
+        if full is not None:
+            return full
+        if not heatmaps:
+            hit = self._analyses.get(key + (False,))
+            if hit is not None:
+                return hit
+        a = vision.analyse([rgb], [detections], heatmaps, timer)[0]
+        self._analyses.put(key + (heatmaps,), a)
+        return a
 
     def compare(self, photo: Photo, codec_name: str, qp: int, workdir: Path,
-                weights: Optional[Union[str, Path]] = None, heatmaps: bool = True,
+                methods: Union[str, Sequence[str], None] = None, heatmaps: bool = True,
                 classifier: Optional[str] = None, detector: Optional[str] = None) -> CompareResult:
-        """Both branches for one photo, codec and QP; real files written into `workdir`.
+        """Every method for one photo, codec and QP; real files written into `workdir`.
         `classifier`/`detector` name vision models (None: the offline defaults)."""
-        check_qp(qp)
-        qp = int(qp)
+        qp = check_qp(qp)
         codec = create_codec(codec_name)
         ok, reason = codec.availability()
         if not ok:
             raise NppError(f"codec {codec_name} is not available here: {reason}")
+        chosen = self.methods(methods)
         timer = StageTimer()
         t0 = time.perf_counter()
-        notes = [photo.note] if photo.note else []
-        stem = f"{photo.name}_{codec_name}_qp{qp}"
-        model, npp_reason = self.npp_model(weights)
         vision = self.suite(classifier, detector)
-
-        f_original = self._pool.submit(self.original_analysis, photo, vision, timer)
-
-        def plain_branch() -> Branch:
-            return self.coded_branch((photo.key,), codec_name, photo.rgb, qp, photo.rgb,
-                                     workdir / f"{stem}{codec.extension}", vision, heatmaps, timer, "plain")
-
-        def npp_branch() -> tuple[np.ndarray, Branch]:
-            with timer("npp_filter"):
-                filt, _ = self.filtered(photo, weights, qp, model)
-            key = (photo.key, "npp", str(weights), _mtime(weights), qp)
-            return filt, self.coded_branch(key, codec_name, filt, qp, photo.rgb,
-                                           workdir / f"{stem}_npp{codec.extension}", vision, heatmaps, timer, "npp")
-
-        # the branches run concurrently: one's codec work overlaps the other's network work
-        f_npp = self._pool.submit(npp_branch) if model is not None else None
-        plain = plain_branch()
-        npp_b, filt, diff = None, None, None
-        if f_npp is not None:
-            filt, npp_b = f_npp.result()
-            diff = amplified_difference(photo.rgb, filt)
-        else:
-            notes.append(f"NPP branch unavailable: {npp_reason}")
-        original = f_original.result()
+        rows = self.points(photo, codec_name, qp, chosen, vision, timer)
+        ref = rows[REFERENCE]
+        uncompressed = self.analysis((photo.key, REFERENCE, vision.names), photo.rgb, ref.get("detections"),
+                                     vision, heatmaps, timer)
+        results: Dict[str, MethodResult] = {}
+        stem = f"{photo.name}_{codec_name}_qp{qp}"
+        for m in chosen:
+            r = rows[m.name]
+            coded: Coded = r["coded"]
+            suffix = "" if m.name == "plain" else "_" + re.sub(r"[^A-Za-z0-9.-]+", "_", m.name).strip("_")
+            path = Path(workdir) / f"{stem}{suffix}{codec.extension}"
+            atomic_write_bytes(path, coded.data)
+            key = (photo.key, codec_name, qp, m.key, vision.names)
+            a = self.analysis(key, coded.decoded, r.get("detections"), vision, heatmaps, timer)
+            results[m.name] = MethodResult(m, coded, r, path, a)
+        notes = [photo.note] if photo.note else []
         notes += [f"{k} unavailable: {v}" for k, v in vision.reasons.items() if v]
         timer.ms["total"] = round((time.perf_counter() - t0) * 1000.0, 1)
-        return CompareResult(photo, codec_name, qp, original, plain, npp_b, filt, diff, notes, dict(timer.ms))
-
-
-def _mtime(weights: Optional[Union[str, Path]]) -> float:
-    """Part of the cache key, so a checkpoint overwritten by a resumed job is not stale."""
-    if weights is None:
-        return 0.0
-    try:
-        return Path(weights).stat().st_mtime
-    except OSError:
-        return 0.0
+        return CompareResult(photo, codec_name, qp, uncompressed, results, notes, dict(timer.ms))

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from npp.errors import NppError
-from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, parse_qps, resolve_data_dir,
+from npp.codecs import parse_qps
+from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, resolve_data_dir,
                       training_args)
 from tests.appserver import has_command
 

@@ -9,7 +9,7 @@ from torchvision.ops import box_iou
 
 from npp.image import load_rgb
 from npp.vision import create_model
-from npp.vision.tensor import to_tensor
+from npp.torchutil import to_tensor
 from vision_labels import detection_boxes, imagenet_labels
 
 # The issue asks for 16/20 of the default offline classifier (Lite1); Lite0, the faster

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from npp.vision import IMAGENET_LABELS, create_model
-from npp.vision.tensor import to_tensor
+from npp.torchutil import to_tensor
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 

@@ -7,7 +7,7 @@ import torch
 
 from npp.vision import create_model
 from npp.vision.gradcam import gradcam_overlay
-from npp.vision.tensor import to_tensor
+from npp.torchutil import to_tensor
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

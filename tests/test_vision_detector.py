@@ -8,7 +8,7 @@ from torchvision.ops import box_iou
 
 from npp.image import load_rgb
 from npp.vision import COCO_LABELS, create_model
-from npp.vision.tensor import to_tensor
+from npp.torchutil import to_tensor
 
 
 @pytest.fixture(scope="module")

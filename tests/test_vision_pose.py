@@ -5,7 +5,8 @@ import torch
 
 from npp.image import load_rgb
 from npp.vision import create_model, list_models
-from npp.vision.tensor import stack_images, to_tensor
+from npp.torchutil import to_tensor
+from npp.vision.tensor import stack_images
 from vision_labels import detection_boxes
 
 

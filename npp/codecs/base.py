@@ -5,16 +5,17 @@ open elsewhere, and back. Bits per pixel are always counted from those bytes.
 """
 from __future__ import annotations
 
+import argparse
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 
+from npp.codecs.qp import check_qp
+from npp.codecs.qpmap import check_offsets
 from npp.errors import NppError
-
-QP_MIN, QP_MAX = 0, 51
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,20 @@ class Codec(ABC):
     name: str = ""
     #: file extension including the dot, e.g. ".bpg"
     extension: str = ""
+    #: other file name endings of this format that `npp decode` accepts in a folder
+    aliases: Tuple[str, ...] = ()
+    #: whether `encode` takes per-block QP offsets (`npp.codecs.qpmap`)
+    supports_qp_offsets: bool = False
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add this codec's options to a command's parser (CompressAI's bench codecs do the
+        same): each flag names the codec it is for in its help."""
+
+    @classmethod
+    def options_from_args(cls, args: argparse.Namespace) -> Dict[str, object]:
+        """The constructor options a parsed command line asks for (those `add_arguments` added)."""
+        return {}
 
     def options(self) -> Dict[str, object]:
         """The settings that change the bitstream (part of any cache key)."""
@@ -63,6 +78,10 @@ class Codec(ABC):
     def encode_bytes(self, rgb: np.ndarray, qp: int) -> bytes:
         """Encode an HxWx3 uint8 image; return the complete file's bytes."""
 
+    def encode_bytes_with_offsets(self, rgb: np.ndarray, qp: int, offsets: np.ndarray) -> bytes:
+        """Encode with per-16x16-block QP offsets (codecs with `supports_qp_offsets`)."""
+        raise NotImplementedError
+
     @abstractmethod
     def decode(self, data: bytes) -> np.ndarray:
         """Decode complete file bytes to HxWx3 uint8 RGB; NppError if corrupt or truncated."""
@@ -72,23 +91,26 @@ class Codec(ABC):
     def sniff(cls, data: bytes) -> bool:
         """True when `data` looks like this codec's file format (used by `npp decode`)."""
 
-    def encode(self, rgb: np.ndarray, qp: int) -> Encoded:
-        """Validate, encode and time one image."""
+    def encode(self, rgb: np.ndarray, qp: int, qp_offsets: Optional[np.ndarray] = None) -> Encoded:
+        """Validate, encode and time one image; `qp_offsets` (one per 16x16 block, see
+        `npp.codecs.qpmap`) vary the QP spatially, and all zeros give the plain file."""
         rgb = check_rgb(rgb)
-        check_qp(qp)
+        qp = check_qp(qp)
         ok, reason = self.availability()
         if not ok:
             raise NppError(f"codec {self.name} is not available here: {reason}")
+        if qp_offsets is not None:
+            qp_offsets = check_offsets(qp_offsets, rgb.shape[0], rgb.shape[1])
+            if not qp_offsets.any():
+                qp_offsets = None
+            elif not self.supports_qp_offsets:
+                raise NppError(f"codec {self.name} cannot vary the QP per block")
         t0 = time.perf_counter()
-        data = self.encode_bytes(rgb, int(qp))
+        data = (self.encode_bytes(rgb, qp) if qp_offsets is None
+                else self.encode_bytes_with_offsets(rgb, qp, qp_offsets))
         ms = (time.perf_counter() - t0) * 1000.0
         h, w = rgb.shape[:2]
         return Encoded(data, self.name, int(qp), w, h, ms, dict(self.options()))
-
-
-def check_qp(qp: int) -> None:
-    if isinstance(qp, bool) or int(qp) != qp or not QP_MIN <= int(qp) <= QP_MAX:
-        raise NppError(f"QP must be an integer in {QP_MIN}..{QP_MAX}, got {qp}")
 
 
 def check_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -123,6 +145,23 @@ def codec_class(name: str) -> Type[Codec]:
         return _REGISTRY[name]
     except KeyError:
         raise NppError(f"unknown codec {name!r} (choose from {', '.join(list_codecs())})") from None
+
+
+def add_codec_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every registered codec's options as flags of one command (encode, compress, evaluate)."""
+    for name in list_codecs():
+        _REGISTRY[name].add_arguments(parser)
+
+
+def codec_from_args(args: argparse.Namespace) -> "Codec":
+    """The codec `args.codec` with the options the command line gave for it."""
+    cls = codec_class(args.codec)
+    return cls(**cls.options_from_args(args))
+
+
+def codec_suffixes() -> List[str]:
+    """File name endings of every registered codec's files (what `npp decode` reads in a folder)."""
+    return sorted({s for c in _REGISTRY.values() for s in (c.extension, *c.aliases)})
 
 
 def create_codec(name: str, **options: object) -> Codec:

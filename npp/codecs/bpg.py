@@ -8,6 +8,7 @@ Decoding uses FFmpeg's HEVC decoder and libbpg's chroma interpolation and colour
 """
 from __future__ import annotations
 
+import argparse
 import fractions
 from typing import Dict
 
@@ -66,6 +67,16 @@ class BpgCodec(Codec):
             raise NppError(f"BPG chroma must be 420 or 444, got {chroma}")
         self.level = int(level)
         self.chroma = str(chroma)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--level", type=int, default=8, choices=range(1, 10), metavar="1..9",
+                            help="bpg: bpgenc -m level (x265 preset ultrafast..placebo; default 8 = veryslow)")
+        parser.add_argument("--chroma", default="420", choices=list(PIXEL_FORMAT), help="bpg: chroma format")
+
+    @classmethod
+    def options_from_args(cls, args: argparse.Namespace) -> Dict[str, object]:
+        return {"level": args.level, "chroma": args.chroma}
 
     def options(self) -> Dict[str, object]:
         return {"level": self.level, "chroma": self.chroma}

@@ -5,8 +5,9 @@ JPEG quality 50's base table is about QP 28) so that curves over QP line up with
 A raw `quality` option bypasses the mapping."""
 from __future__ import annotations
 
+import argparse
 import io
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 from PIL import Image
@@ -25,11 +26,22 @@ def qp_to_quality(qp: int) -> int:
 @register_codec("jpeg")
 class JpegCodec(Codec):
     extension = ".jpg"
+    aliases = (".jpeg",)
 
     def __init__(self, quality: Optional[int] = None) -> None:
         if quality is not None and not 1 <= int(quality) <= 100:
             raise NppError(f"JPEG quality must be in 1..100, got {quality}")
         self.quality = None if quality is None else int(quality)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--quality", type=int, default=None, choices=range(1, 101), metavar="1..100",
+                            help="jpeg: raw quality (overrides the QP mapping)")
+
+    @classmethod
+    def options_from_args(cls, args: argparse.Namespace) -> Dict[str, object]:
+        quality = getattr(args, "quality", None)
+        return {} if quality is None else {"quality": quality}
 
     def options(self) -> dict:
         return {"quality": self.quality} if self.quality is not None else {}

@@ -11,6 +11,7 @@ counted file) records the true size for this decoder; other decoders show the ex
 """
 from __future__ import annotations
 
+import argparse
 import subprocess
 import tempfile
 import threading
@@ -107,11 +108,20 @@ def _at_least(planes: colour.Planes, side: int) -> colour.Planes:
 @register_codec("vvc")
 class VvcCodec(Codec):
     extension = ".vvc"
+    aliases = (".266",)
 
     def __init__(self, preset: str = "medium") -> None:
         if preset not in PRESETS:
             raise NppError(f"VVC preset must be one of {', '.join(PRESETS)}, got {preset!r}")
         self.preset = preset
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--preset", default="medium", choices=list(PRESETS), help="vvc: vvenc preset")
+
+    @classmethod
+    def options_from_args(cls, args: argparse.Namespace) -> Dict[str, object]:
+        return {"preset": args.preset}
 
     def options(self) -> Dict[str, object]:
         return {"preset": self.preset}

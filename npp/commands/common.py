@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Iterable, List, Sequence
 
 from npp.errors import NppError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
+from npp.image import IMAGE_SUFFIXES
 
 
 def expand_inputs(paths: Sequence[str], suffixes: Iterable[str] = IMAGE_SUFFIXES) -> List[Path]:

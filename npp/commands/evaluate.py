@@ -13,26 +13,10 @@ from npp.errors import NppError
 DEFAULT_QPS = "28,31,34,37,41"
 
 
-def parse_qps(text: str) -> list:
-    from npp.codecs import check_qp
-
-    try:
-        qps = [int(q) for q in text.split(",") if q.strip()]
-    except ValueError:
-        raise NppError(f"--qps {text}: expected integers separated by commas (e.g. 28,34,41)") from None
-    if len(qps) < 2 or len(set(qps)) != len(qps):
-        raise NppError(f"--qps {text}: give at least two different QPs")
-    for q in qps:
-        check_qp(q)
-    return sorted(qps)
-
-
 def check_vision(name: str, task: str) -> None:
     """Fail early (before any codec work) on an unknown, wrong-task or unavailable model."""
-    try:
-        from npp.vision import model_spec
-    except ImportError as exc:
-        raise NppError(f"vision models are not installed here ({exc})") from None
+    from npp.vision import model_spec
+
     spec = model_spec(name)
     if spec.task != task:
         raise NppError(f"--model {name} is a {spec.task} model, not {task}")
@@ -47,22 +31,25 @@ def load_vision(name: str, task: str):
     return create_model(name, task=task)
 
 
-def load_npp_branch(weights: str | None, wanted: bool):
-    """(model, weights hash) or (None, "") with a note on stderr when NPP cannot run."""
-    from npp.evaluate.sweep import weights_hash
+def evaluation_methods(args: argparse.Namespace) -> list:
+    """plain, then NPP (the shipped weights or --npp-weights; left out with a note on stderr when
+    there are none, never run untrained), then --baselines (any registered methods)."""
+    from npp.methods import create_method, create_methods
 
-    if not wanted:
-        return None, ""
-    try:
-        from npp.nn.zoo import load_npp
-
-        model = load_npp(weights, device="cpu")
-    except (ImportError, NppError) as exc:
-        if weights:
-            raise NppError(f"--npp-weights {weights}: {exc}") from None
-        print(f"npp evaluate: skipping the npp branch: {exc}", file=sys.stderr)
-        return None, ""
-    return model, weights_hash(model)
+    methods = [create_method("plain")]
+    if not args.no_npp:
+        try:
+            methods.append(create_method("npp" if not args.npp_weights else f"npp[weights={args.npp_weights}]"))
+        except NppError as exc:
+            if args.npp_weights:
+                raise
+            print(f"npp evaluate: leaving out the npp method: {exc}", file=sys.stderr)
+    methods += create_methods(args.baselines or "")
+    names = [m.name for m in methods]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise NppError(f"--baselines: {dup} is already evaluated (plain and npp always are)")
+    return methods
 
 
 def labels_id(args: argparse.Namespace) -> str | None:
@@ -75,9 +62,7 @@ def labels_id(args: argparse.Namespace) -> str | None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from npp.codecs import create_codec
-    from npp.commands.codec import codec_options
-    from npp.evaluate.branches import NPP, PLAIN, parse_baselines
+    from npp.codecs import codec_from_args, parse_qps
     from npp.evaluate.dataset import load_items, parse_shard
     from npp.evaluate.detection import check_covers, load_coco
     from npp.evaluate.report import build_results, summary, write_results
@@ -85,16 +70,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from npp.evaluate.sweep import Sweep, SweepSpec, default_jobs, spec_config
     from tqdm import tqdm
 
-    qps = parse_qps(args.qps)
+    qps = parse_qps(args.qps, min_count=2, what="--qps")
     shard = parse_shard(args.shard)
-    baselines = parse_baselines(args.baselines)
+    if args.jobs < 0:
+        raise NppError(f"--jobs {args.jobs}: give a number of worker processes (0 = one per core)")
+    methods = evaluation_methods(args)
     if args.task == "det" and (args.labels or args.imagefolder):
         raise NppError("--labels/--imagefolder are for --task cls; detection takes --coco")
     if args.task == "cls" and args.coco:
         raise NppError("--coco is for --task det")
     gt = load_coco(Path(args.coco)) if args.coco else None
-    options = codec_options(args)
-    ok, reason = create_codec(args.codec, **options).availability()
+    if args.quality is not None:
+        raise NppError("--quality fixes JPEG's quality, which would flatten the curve: evaluate sweeps --qps")
+    codec = codec_from_args(args)
+    options = codec.options()
+    ok, reason = codec.availability()
     if not ok:
         raise NppError(f"codec {args.codec} is not available here: {reason}")
     items = load_items(Path(args.data), Path(args.labels) if args.labels else None, args.imagefolder,
@@ -107,12 +97,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     model_name = args.model or DEFAULTS[args.task]
     check_vision(model_name, args.task)
-    npp_model, whash = load_npp_branch(args.npp_weights, not args.no_npp)
-    branches = [PLAIN] + ([NPP] if npp_model is not None else []) + baselines
     out = Path(args.out)
     cache = Path(args.cache) if args.cache else out / "cache"
-    spec = SweepSpec(args.codec, qps, args.task, branches, options, cache, whash)
-    config = spec_config(spec, model=model_name, labels=labels_id(args),
+    spec = SweepSpec(args.codec, qps, methods, args.task, args.protocol, options, cache)
+    config = spec_config(spec, [args.task], model=model_name, labels=labels_id(args),
                          coco=str(Path(args.coco).resolve()) if args.coco else None, shard=list(shard))
     log = RowLog(out / "rows.jsonl", config)
     todo = [i for i in items if not log.done(i.name)]
@@ -120,7 +108,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"npp evaluate: resuming: {len(items) - len(todo)} of {len(items)} photos already done "
               f"(in {out / 'rows.jsonl'})", file=sys.stderr)
     model = load_vision(model_name, args.task) if todo else None
-    sweep = Sweep(spec, model, npp_model, jobs=args.jobs or default_jobs())
+    spec.det_input_size = getattr(model, "input_size", None) if args.task == "det" else None
+    sweep = Sweep(spec, {args.task: model}, jobs=args.jobs or default_jobs())
     t0 = time.perf_counter()
     with tqdm(total=len(todo) * sweep.points_per_image, unit="pt", desc=f"evaluate {args.codec}", file=sys.stderr,
               disable=args.quiet, mininterval=1.0) as bar:
@@ -141,14 +130,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def print_table(results: dict) -> None:
     """Human-readable curves and BD-rates."""
     metric = results["metric"]
-    print(f"{results['images']} images, {results['config']['codec']}, metric {metric}")
+    cfg = results["config"]
+    print(f"{results['images']} images, {cfg['codec']}, {cfg.get('protocol', 'full')} protocol, metric {metric}")
     for name, c in results["curves"].items():
         for i, qp in enumerate(c["qp"]):
             print(f"  {name:18s} qp {qp:2d}  bpp {c['bpp'][i]:.4f}  psnr {c['psnr'][i]:6.2f}  "
                   f"{metric} {c[metric][i]:.4f}")
     for name, v in results["bd_rate"][metric].items():
         lo, hi = v["ci95"]
-        print(f"  BD-rate {name} vs {results['config']['codec']} ({metric}): {v['value']:+.1f}% "
+        print(f"  BD-rate {name} vs {cfg['methods'][0]} ({metric}): {v['value']:+.1f}% "
+              f"[95% CI {lo:+.1f}, {hi:+.1f}]")
+    best = results.get("best_baseline")
+    for name, vs in results.get("vs_best_baseline", {}).items():
+        lo, hi = vs[metric]["ci95"]
+        print(f"  BD-rate {name} vs the best baseline {best} ({metric}): {vs[metric]['value']:+.1f}% "
               f"[95% CI {lo:+.1f}, {hi:+.1f}]")
 
 
@@ -158,8 +153,12 @@ def info_section() -> dict:
 
     from npp.evaluate.sweep import default_jobs
 
-    return {"tasks": {"cls": ["psnr", "msssim", "kl", "agreement", "top1", "top5"], "det": ["psnr", "msssim", "map", "map50"]},
-            "baselines": ["blur:SIGMA", "down:FACTOR"], "default_qps": [int(q) for q in DEFAULT_QPS.split(",")],
+    from npp.evaluate.protocol import PROTOCOLS
+    from npp.methods import list_methods
+
+    return {"tasks": {"cls": ["psnr", "msssim", "kl", "agreement", "confidence", "top1", "top5"],
+                      "det": ["psnr", "msssim", "detection_f1", "map", "map50"]},
+            "methods": list_methods(), "protocols": list(PROTOCOLS), "default_qps": [int(q) for q in DEFAULT_QPS.split(",")],
             "bd_rate": f"bjontegaard {version('bjontegaard')} pchip, upper envelope, paired bootstrap",
             "default_jobs": default_jobs()}
 
@@ -178,7 +177,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from npp.codecs import list_codecs
+    from npp.codecs import add_codec_arguments, list_codecs
 
     p = sub.add_parser("evaluate", help="rate-accuracy curves, BD-rates and plots over a folder of photos")
     p.add_argument("--data", required=True, help="folder of images (searched recursively) or one image")
@@ -191,22 +190,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--qps", default=DEFAULT_QPS, help=f"comma-separated QPs (default {DEFAULT_QPS})")
     p.add_argument("--task", default="cls", choices=["cls", "det"])
     p.add_argument("--model", help="vision model (default: the task's offline default, efficientnet_lite1 / nanodet)")
-    p.add_argument("--npp-weights", help="NPP checkpoint (default: the shipped weights, if any)")
-    p.add_argument("--no-npp", action="store_true", help="leave out the npp branch")
+    p.add_argument("--npp-weights", help="NPP weights for the npp method (default: the shipped weights)")
+    p.add_argument("--no-npp", action="store_true", help="leave out the npp method")
     p.add_argument("--baselines", default="",
-                   help="pre-filter baselines, e.g. blur:0.6,blur:1.0,blur:1.5,blur:2.0,down:2")
+                   help="more methods to compare (any of `npp info`'s methods), e.g. "
+                        "blur:0.6,blur:1.0,down:2,resize:256")
+    p.add_argument("--protocol", default="full", choices=["full", "model-input"],
+                   help="full: the codec gets the photo, the classifier sees 5 crops of its 256 px resize; "
+                        "model-input: the codec gets the 224 px crop the classifier sees (detector: its input size)")
     p.add_argument("--out", required=True, help="output folder (results.json, results.csv, curves.png)")
     p.add_argument("--cache", help="encode cache folder (default OUT/cache); share it between runs")
     p.add_argument("--jobs", type=int, default=0, help="codec worker processes (default: all cores)")
     p.add_argument("--shard", help="I/N: evaluate every N-th image from the I-th (0 <= I < N)")
-    p.add_argument("--level", type=int, default=8, choices=range(1, 10), metavar="1..9",
-                   help="bpg: bpgenc -m level (default 8)")
-    p.add_argument("--chroma", default="420", choices=["420", "444"], help="bpg: chroma format")
-    p.add_argument("--preset", default="medium", choices=["faster", "fast", "medium", "slow", "slower"],
-                   help="vvc: vvenc preset")
+    add_codec_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one summary object on stdout")
-    p.set_defaults(func=run_evaluate, quality=None)  # a fixed JPEG quality would flatten the curve
+    p.set_defaults(func=run_evaluate)
 
     p = sub.add_parser("evaluate-merge", help="merge the results of `evaluate --shard I/N` runs")
     p.add_argument("shards", nargs="+", metavar="SHARD", help="shard output folders or their results.json")

@@ -9,13 +9,6 @@ from npp.commands.common import expand_inputs, output_paths, print_json
 from npp.errors import NppError
 
 
-def _ints(text: str) -> List[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
 def _floats(text: str) -> List[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
@@ -34,14 +27,10 @@ def _codec_options(pairs: List[str]) -> dict:
 
 
 def _check_common(args: argparse.Namespace) -> None:
-    from npp.codecs import codec_class
-    from npp.codecs.base import check_qp
+    from npp.codecs import codec_class, parse_qps
 
     codec_class(args.codec)
-    for q in args.qps:
-        check_qp(q)
-    if not args.qps:
-        raise NppError("--qps is empty")
+    args.qps = parse_qps(args.qps, what="--qps")
     for name in ("steps", "batch", "crop", "save_every"):
         if getattr(args, name) < 1:
             raise NppError(f"--{name.replace('_', '-')} must be at least 1")
@@ -86,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_preprocess(args: argparse.Namespace) -> int:
-    from npp.codecs.base import check_qp
+    from npp.codecs import check_qp
     from npp.image import load_rgb, save_png
     from npp.nn.zoo import load_npp, preprocess_rgb
 
@@ -109,7 +98,7 @@ def _training_args(p: argparse.ArgumentParser, qps: str, batch: int, crop: int, 
     p.add_argument("--out", required=True, help="run folder: last.pt, log.csv, log.jsonl and the exported weights")
     p.add_argument("--codec", default="bpg", help="real codec in the loop (default bpg)")
     p.add_argument("--codec-opt", action="append", metavar="KEY=VALUE", help="codec option, e.g. level=2 (repeatable)")
-    p.add_argument("--qps", type=_ints, default=_ints(qps), help=f"QPs drawn per image (default {qps})")
+    p.add_argument("--qps", default=qps, help=f"QPs drawn per image: 28,31 or 28 31 or 26-43 (default {qps})")
     p.add_argument("--batch", type=int, default=batch, help=f"crops per step and process (default {batch})")
     p.add_argument("--crop", type=int, default=crop, help=f"crop side in pixels (default {crop})")
     p.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
@@ -125,7 +114,7 @@ def _training_args(p: argparse.ArgumentParser, qps: str, batch: int, crop: int, 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-proxy", help="fit the proxy codec to a real codec's bits and decoded images")
-    _training_args(p, "26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43", 8, 128, 5e-4, 50)
+    _training_args(p, "26-43", 8, 128, 5e-4, 50)
     p.add_argument("--arch", default="dct", help="proxy architecture: dct (default) or hyperprior (CompressAI)")
     p.set_defaults(func=run_train_proxy)
 

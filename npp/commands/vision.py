@@ -20,7 +20,7 @@ def _check_threshold(threshold: float | None) -> None:
 
 def run_classify(args: argparse.Namespace) -> int:
     from npp.image import load_rgb
-    from npp.vision.tensor import to_tensor
+    from npp.torchutil import to_tensor
 
     inputs = expand_inputs(args.inputs)
     model = _model(args.model, "cls", args.device)
@@ -35,7 +35,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
 def run_detect(args: argparse.Namespace) -> int:
     from npp.image import load_rgb
-    from npp.vision.tensor import to_tensor
+    from npp.torchutil import to_tensor
 
     _check_threshold(args.threshold)
     inputs = expand_inputs(args.inputs)
@@ -55,7 +55,7 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_pose(args: argparse.Namespace) -> int:
     from npp.image import load_rgb
-    from npp.vision.tensor import to_tensor
+    from npp.torchutil import to_tensor
 
     inputs = expand_inputs(args.inputs)
     model = _model(args.model, "pose", args.device)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Tuple
 
 import numpy as np
-import torch
-from PIL import Image
+
+from npp.image import resize_shorter_side
 
 RESIZE = 256
 CROP = 224
@@ -22,17 +22,9 @@ POSITIONS = {
 }
 
 
-def resize_shorter(rgb: np.ndarray, side: int = RESIZE) -> np.ndarray:
-    """Resize (bilinear, antialiased as Pillow does) so the shorter side is `side` px."""
-    h, w = rgb.shape[:2]
-    scale = side / min(h, w)
-    size = (max(side, round(w * scale)), max(side, round(h * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
-
-
 def crops(rgb: np.ndarray, positions: Tuple[str, ...] = tuple(POSITIONS)) -> np.ndarray:
     """N x 224 x 224 x 3 uint8 crops of the resized image, one per named position."""
-    small = resize_shorter(rgb)
+    small = resize_shorter_side(rgb, RESIZE)
     h, w = small.shape[:2]
     out = []
     for name in positions:
@@ -40,8 +32,3 @@ def crops(rgb: np.ndarray, positions: Tuple[str, ...] = tuple(POSITIONS)) -> np.
         y, x = round((h - CROP) * fy), round((w - CROP) * fx)
         out.append(small[y:y + CROP, x:x + CROP])
     return np.stack(out)
-
-
-def to_tensor(batch: np.ndarray) -> torch.Tensor:
-    """N x H x W x 3 uint8 -> N x 3 x H x W float in [0, 1] (what the classifiers take)."""
-    return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)

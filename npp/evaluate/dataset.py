@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from npp.commands.common import IMAGE_SUFFIXES
 from npp.errors import NppError
+from npp.image import IMAGE_SUFFIXES
 from npp.evaluate.sweep import Item
 
 WNID = re.compile(r"^n\d{8}$")

@@ -1,4 +1,4 @@
-"""Detection mAP per branch and QP: against COCO annotations when given, else against the
+"""Detection mAP per method and QP: against COCO annotations when given, else against the
 detector's own confident detections on the uncompressed image (a pseudo ground truth that
 measures how much of the detector's output the codec preserves)."""
 from __future__ import annotations
@@ -9,9 +9,11 @@ from typing import Dict, List, Sequence
 
 from npp.errors import NppError
 from npp.evaluate.metrics import coco_map
+from npp.evaluate.protocol import REFERENCE
 
-#: detections on the uncompressed image at or above this score count as pseudo ground truth
-PSEUDO_GT_SCORE = 0.3
+#: detections at or above this score count as what the detector found: the pseudo ground truth
+#: on the uncompressed image, what `detection_f1` compares, and what the app draws
+DETECTED_SCORE = 0.3
 
 
 def load_coco(path: Path) -> dict:
@@ -56,12 +58,12 @@ def ground_truth(config: dict, reference_rows: Sequence[dict], images: List[str]
         return sub, ids, cats
     ids = {name: i + 1 for i, name in enumerate(images)}
     labels = sorted({d["label"] for r in reference_rows for d in r.get("detections", [])
-                     if d["score"] >= PSEUDO_GT_SCORE})
+                     if d["score"] >= DETECTED_SCORE})
     cats = {name: i + 1 for i, name in enumerate(labels)}
     anns = []
     for r in reference_rows:
         for d in r.get("detections", []):
-            if d["score"] >= PSEUDO_GT_SCORE:
+            if d["score"] >= DETECTED_SCORE:
                 x, y, w, h = _xywh(d["box"])
                 anns.append({"id": len(anns) + 1, "image_id": ids[r["image"]], "category_id": cats[d["label"]],
                              "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})
@@ -71,16 +73,16 @@ def ground_truth(config: dict, reference_rows: Sequence[dict], images: List[str]
     return gt, ids, cats
 
 
-def detection_curves(config: dict, by_branch: Dict[str, List[dict]], images: List[str]) -> Dict[str, dict]:
-    """{branch: {"map": [per QP], "map50": [per QP]}} over all images."""
-    gt, ids, cats = ground_truth(config, by_branch.get("reference", []), images)
+def detection_curves(config: dict, by_method: Dict[str, List[dict]], images: List[str]) -> Dict[str, dict]:
+    """{method: {"map": [per QP], "map50": [per QP]}} over all images."""
+    gt, ids, cats = ground_truth(config, by_method.get(REFERENCE, []), images)
     out: Dict[str, dict] = {}
-    for name in config["branches"]:
+    for name in config["methods"]:
         curve = {"map": [], "map50": []}
         for qp in config["qps"]:
             dets = [{"image_id": ids[r["image"]], "category_id": cats[d["label"]], "bbox": _xywh(d["box"]),
                      "score": d["score"]}
-                    for r in by_branch.get(name, []) if r["qp"] == qp
+                    for r in by_method.get(name, []) if r["qp"] == qp
                     for d in r.get("detections", []) if d["label"] in cats]
             m, m50 = coco_map(gt, dets)
             curve["map"].append(m)

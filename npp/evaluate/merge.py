@@ -50,7 +50,7 @@ def merge_results(paths: Sequence[Path]) -> dict:
     missing = sorted(set(range(total)) - seen)
     if missing:
         raise NppError(f"shards {', '.join(f'{i}/{total}' for i in missing)} are missing")
-    keys = [(r["image"], r["branch"], r["qp"]) for r in rows]
+    keys = [(r["image"], r["method"], r["qp"]) for r in rows]
     if len(set(keys)) != len(keys):
         raise NppError("the shards overlap (an image appears in two of them)")
     config = dict(base, shard=[0, 1])

@@ -4,6 +4,7 @@ the uncompressed image, and top-1/top-5 hits against a label."""
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -84,6 +85,47 @@ def kl_divergence(ref_logits: torch.Tensor, logits: torch.Tensor) -> np.ndarray:
 def top1_agreement(ref_logits: torch.Tensor, logits: torch.Tensor) -> np.ndarray:
     """1.0 per row where the decoded image's top class equals the uncompressed one's."""
     return (ref_logits.argmax(dim=1) == logits.argmax(dim=1)).double().cpu().numpy()
+
+
+def class_confidence(ref_logits: torch.Tensor, logits: torch.Tensor) -> np.ndarray:
+    """Per row, the softmax probability the decoded image gives to the uncompressed image's
+    top-1 class: how sure the classifier still is of what it saw."""
+    index = ref_logits.argmax(dim=1, keepdim=True)
+    return F.softmax(logits.double(), dim=1).gather(1, index)[:, 0].cpu().numpy()
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x0, y0, x1, y1] boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+#: a detection matches a reference detection of the same label at this IoU or more
+IOU_MATCH = 0.5
+
+
+def detection_f1(reference: Sequence[dict], test: Sequence[dict], iou_min: float = IOU_MATCH) -> float:
+    """F1 of `test` against `reference` detections (same label, IoU >= iou_min, greedy by
+    score): how much of what the detector found on the uncompressed image it still finds.
+    1.0 when both are empty: nothing was found and nothing was lost."""
+    if not reference and not test:
+        return 1.0
+    used: set = set()
+    hits = 0
+    for d in sorted(test, key=lambda d: -float(d["score"])):
+        best, best_j = iou_min, None
+        for j, r in enumerate(reference):
+            if j not in used and r["label"] == d["label"]:
+                v = iou(r["box"], d["box"])
+                if v >= best:
+                    best, best_j = v, j
+        if best_j is not None:
+            used.add(best_j)
+            hits += 1
+    return 2.0 * hits / (len(reference) + len(test))
 
 
 def topk_hits(logits: torch.Tensor, label: int, k: int) -> np.ndarray:

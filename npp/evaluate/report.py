@@ -12,14 +12,17 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from npp.evaluate.bdrate import bd_rate, bootstrap_bd_rate, pooled_curve
+from npp.evaluate.protocol import REFERENCE
 from npp.fsutil import atomic_write_text
 
 #: +1 when higher is better, -1 when lower is better (KL divergence)
-DIRECTION = {"psnr": 1, "msssim": 1, "kl": -1, "agreement": 1, "top1": 1, "top5": 1, "map": 1, "map50": 1}
+DIRECTION = {"psnr": 1, "msssim": 1, "kl": -1, "agreement": 1, "confidence": 1, "top1": 1, "top5": 1,
+             "detection_f1": 1, "map": 1, "map50": 1}
 #: metrics that are a mean of per-image values (bootstrap intervals apply)
-PER_IMAGE = ("psnr", "msssim", "kl", "agreement", "top1", "top5")
-CSV_COLUMNS = ("image", "branch", "qp", "width", "height", "bits", "bpp", "psnr", "msssim", "kl",
-               "agreement", "pred", "label", "top1", "top5", "detections", "encode_ms", "cached")
+PER_IMAGE = ("psnr", "msssim", "kl", "agreement", "confidence", "top1", "top5", "detection_f1")
+CSV_COLUMNS = ("image", "method", "qp", "width", "height", "bits", "bpp", "psnr", "msssim", "kl",
+               "agreement", "confidence", "pred", "label", "top1", "top5", "detections", "detection_f1",
+               "encode_ms", "cached")
 BOOTSTRAP_SAMPLES = 200
 
 
@@ -48,8 +51,19 @@ def jsonable(obj: object) -> object:
 
 
 def sort_rows(rows: Sequence[dict], config: dict) -> List[dict]:
-    order = {name: i for i, name in enumerate(["reference"] + list(config["branches"]))}
-    return sorted(rows, key=lambda r: (r["image"], order.get(r["branch"], len(order)), r["qp"] or 0))
+    order = {name: i for i, name in enumerate([REFERENCE] + list(config["methods"]))}
+    return sorted(rows, key=lambda r: (r["image"], order.get(r["method"], len(order)), r["qp"] or 0))
+
+
+def metric_names(config: dict) -> List[str]:
+    """The metrics a results object has curves for, from what the sweep measured."""
+    tasks = config.get("tasks", [config["task"]])
+    out = ["psnr"] + (["msssim"] if config.get("msssim", True) else [])
+    if "cls" in tasks:
+        out += ["kl", "agreement", "confidence"] + (["top1", "top5"] if config.get("labels") else [])
+    if "det" in tasks:
+        out += ["detection_f1"] + (["map", "map50"] if config["task"] == "det" else [])
+    return out
 
 
 def _matrix(rows: Sequence[dict], images: List[str], qps: List[int], field: str) -> np.ndarray:
@@ -68,23 +82,25 @@ def build_results(config: dict, rows: Sequence[dict], seconds: Optional[float] =
     metric = headline_metric(config)
     qps = list(config["qps"])
     images = sorted({r["image"] for r in rows})
-    metrics = ["psnr", "msssim"] + (["map", "map50"] if config["task"] == "det" else
-                                    ["kl", "agreement"] + (["top1", "top5"] if config.get("labels") else []))
-    by_branch: Dict[str, List[dict]] = {}
+    metrics = metric_names(config)
+    by_method: Dict[str, List[dict]] = {}
     for r in rows:
-        by_branch.setdefault(r["branch"], []).append(r)
+        by_method.setdefault(r["method"], []).append(r)
     reference = {"images": len(images)}
-    ref_rows = by_branch.get("reference", [])
+    ref_rows = by_method.get(REFERENCE, [])
     for m in ("top1", "top5"):
         if config.get("labels") and ref_rows:
             reference[m] = float(np.mean([r[m] for r in ref_rows]))
-    det = detection_curves(config, by_branch, images) if config["task"] == "det" else {}
+    for m in ("agreement", "confidence", "detection_f1"):
+        if m in metrics and ref_rows:
+            reference[m] = float(np.mean([r[m] for r in ref_rows]))
+    det = detection_curves(config, by_method, images) if "map" in metrics else {}
 
     curves: Dict[str, dict] = {}
     mats: Dict[str, dict] = {}
-    for name in config["branches"]:
-        brows = by_branch.get(name, [])
-        m = {f: _matrix(brows, images, qps, f) for f in ("bits", "pixels") + PER_IMAGE}
+    for name in config["methods"]:
+        mrows = by_method.get(name, [])
+        m = {f: _matrix(mrows, images, qps, f) for f in ("bits", "pixels") + PER_IMAGE}
         mats[name] = m
         bpp, _ = pooled_curve(m["bits"], m["pixels"], m["psnr"])
         curve = {"qp": qps, "bpp": bpp.tolist()}
@@ -92,19 +108,19 @@ def build_results(config: dict, rows: Sequence[dict], seconds: Optional[float] =
             curve[f] = det[name][f] if f in det.get(name, {}) else np.mean(m[f], axis=0).tolist()
         curves[name] = curve
 
-    plain = config["branches"][0]
+    anchor = config["methods"][0]
     bd: Dict[str, dict] = {}
     for f in metrics:
         bd[f] = {}
-        for name in config["branches"][1:]:
-            bd[f][name] = _bd(curves, mats, plain, name, f)
-    baselines = [b for b in config["branches"] if b.split("+")[0].startswith(("blur", "down"))]
-    npp = next((b for b in config["branches"] if b.startswith("npp+")), None)
+        for name in config["methods"][1:]:
+            bd[f][name] = _bd(curves, mats, anchor, name, f)
+    baselines = [b for b in config["methods"] if b in config.get("baselines", [])]
     best = None  # the baseline with the lowest BD-rate on the summary metric
     scored = [(bd[metric][b]["value"], b) for b in baselines if _finite(bd[metric][b]["value"]) is not None]
     if scored:
         best = min(scored)[1]
-    vs_best = {f: _bd(curves, mats, best, npp, f) for f in metrics} if (best and npp) else {}
+    others = [m for m in config["methods"][1:] if m not in baselines]
+    vs_best = {name: {f: _bd(curves, mats, best, name, f) for f in metrics} for name in others} if best else {}
     return {
         "config": config,
         "metric": metric,
@@ -114,7 +130,8 @@ def build_results(config: dict, rows: Sequence[dict], seconds: Optional[float] =
         "curves": curves,
         "bd_rate": bd,
         "best_baseline": best,
-        "npp_vs_best_baseline": vs_best,
+        "vs_best_baseline": vs_best,
+        "npp_vs_best_baseline": vs_best.get("npp", {}),
         "bd_rate_fit": "bjontegaard pchip on log10(bpp) vs quality, operational upper envelope",
         "rows": rows,
     }
@@ -133,13 +150,15 @@ def _bd(curves: dict, mats: dict, anchor: str, test: str, f: str) -> dict:
 
 
 def summary(results: dict) -> dict:
-    """The `--json` summary: codec, task, metric, curves (qp, bpp, psnr, metric) and the
-    BD-rate of each branch against the plain codec on the task metric."""
+    """The `--json` summary: codec, task, protocol, metric, curves per method (qp, bpp, psnr,
+    metric) and the BD-rate of each method against the first (the plain codec) on the task
+    metric; methods are keyed by their names (`plain`, `npp`, `blur:1.0`, ...)."""
     cfg, metric = results["config"], results["metric"]
     curves = {name: {"qp": c["qp"], "bpp": c["bpp"], "psnr": c["psnr"], metric: c[metric]}
               for name, c in results["curves"].items()}
     bd = {name: v["value"] for name, v in results["bd_rate"][metric].items()}
-    return jsonable({"codec": cfg["codec"], "task": cfg["task"], "metric": metric, "curves": curves, "bd_rate": bd})
+    return jsonable({"codec": cfg["codec"], "task": cfg["task"], "protocol": cfg.get("protocol", "full"),
+                     "metric": metric, "curves": curves, "bd_rate": bd, "best_baseline": results["best_baseline"]})
 
 
 def rows_csv(rows: Sequence[dict]) -> str:

@@ -1,30 +1,32 @@
-"""The rate-accuracy sweep: every image through every branch at every QP.
+"""The rate-accuracy sweep: every image through every method at every QP.
 
-Codec work (pre-filter, encode or cache hit, decode, PSNR/MS-SSIM, classifier crops)
-runs in worker processes; the vision model and NPP run in this process, in batches.
-Images stream through in small chunks, and the next chunk's codec work is queued before
-this chunk's vision work starts, so memory stays bounded and the workers stay busy.
-`evaluate_photo` runs the same sweep on one in-memory photo (the app's Curves tab)."""
+Codec work (the method's pre-step, encode or cache hit, decode, the receiver's step, PSNR and
+MS-SSIM, the vision model's view) runs in workers (processes for `npp evaluate`, threads in the
+app); methods that run a neural network, and the vision models, run in this process, in
+batches. Images stream through in small chunks, and the next chunk's codec work is queued
+before this chunk's vision work starts, so memory stays bounded and the workers stay busy.
+
+Rows carry the metrics of every vision model given: the classifier's `kl`, `agreement` and
+`confidence` against the uncompressed image (and `top1`/`top5` with labels), the detector's
+`detections` and `detection_f1` against its own detections on the uncompressed image."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import multiprocessing
 import os
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 
-from npp.evaluate.branches import NPP, PLAIN, Branch
-from npp.evaluate.crops import crops, to_tensor
+from npp.evaluate.protocol import PROTOCOLS, REFERENCE, classifier_view, detector_view, source
+from npp.methods import Method, Prepared
+from npp.torchutil import model_device, to_tensor
 
-#: detection inputs larger than this (longer side, px) are shrunk before the detector,
-#: which works at 416 px anyway; boxes are scaled back to the original pixels
-DET_MAX_SIDE = 1024
 #: classifier batch size, in crops
 BATCH = 64
 
@@ -41,79 +43,76 @@ class Item:
 
 @dataclass
 class SweepSpec:
-    """What to run: codec (with options), QPs, task, branches, where to cache encodes."""
+    """What to run: codec (with options), QPs, methods, protocol, the headline task, which
+    vision models' metrics to compute, where to cache encodes."""
 
     codec: str
     qps: Sequence[int]
+    methods: Sequence[Method]
     task: str = "cls"
-    branches: Sequence[Branch] = (PLAIN,)
+    protocol: str = "full"
     codec_options: Dict[str, object] = field(default_factory=dict)
     cache_dir: Optional[Path] = None
-    weights_hash: str = ""
+    #: MS-SSIM at full resolution costs more than a JPEG encode; the app leaves it out
+    msssim: bool = True
+    #: keep each point's `Coded` (file bytes, decoded pixels) in its row under "coded"
+    keep_outputs: bool = False
+    #: the detector's square input size, for `model-input` detection
+    det_input_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
 
 
 @dataclass
 class Job:
-    """One codec point for a worker: an image through one branch at one QP (qp None: the
+    """One codec point for a worker: an image through one method at one QP (method None: the
     uncompressed reference)."""
 
     item: Item
-    branch: Optional[Branch]
+    method: Optional[Method]
     qp: Optional[int]
     spec: SweepSpec
-    filtered: Optional[np.ndarray] = None  # NPP output, computed in the parent process
+    tasks: tuple
+    prepared: Optional[Prepared] = None  # a model-running method's output, made in this process
 
 
-def _load(item: Item) -> np.ndarray:
+def load_source(item: Item, spec: SweepSpec) -> np.ndarray:
+    """The image that enters the methods under the spec's protocol."""
     from npp.image import load_rgb
 
-    return item.rgb if item.rgb is not None else load_rgb(item.path)
-
-
-def vision_input(rgb: np.ndarray, task: str) -> tuple:
-    """What the vision model needs from a decoded image: classifier crops, or the image
-    (shrunk to DET_MAX_SIDE) with the factor that maps boxes back."""
-    if task == "cls":
-        return crops(rgb), 1.0
-    scale = min(1.0, DET_MAX_SIDE / max(rgb.shape[:2]))
-    if scale < 1.0:
-        from PIL import Image
-
-        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
-    return rgb, scale
+    rgb = item.rgb if item.rgb is not None else load_rgb(item.path)
+    return source(rgb, spec.protocol, spec.task, spec.det_input_size)
 
 
 def run_job(job: Job) -> dict:
-    """Worker side of one codec point. Returns the row's codec fields and the vision input."""
+    """Worker side of one codec point: the row's codec fields and what the models will see."""
     from npp.codecs import create_codec
-    from npp.evaluate.cache import EncodeCache, encode_key, pixels_hash
     from npp.evaluate.metrics import ms_ssim, psnr
+    from npp.methods import code
+    from npp.methods.cache import EncodeCache
 
-    rgb = _load(job.item)
+    spec = job.spec
+    rgb = load_source(job.item, spec)
     h, w = rgb.shape[:2]
-    out = {"image": job.item.name, "width": w, "height": h, "pixels": w * h}
-    if job.branch is None:
-        out["vision"], out["scale"] = vision_input(rgb, job.spec.task)
-        return out
-    spec, branch = job.spec, job.branch
-    codec = create_codec(spec.codec, **spec.codec_options)
-    cache = EncodeCache(spec.cache_dir) if spec.cache_dir else None
-    key = encode_key(pixels_hash(rgb), spec.codec, job.qp, codec.options(), branch.key,
-                     spec.weights_hash if branch.kind == "npp" else "")
-    data = cache.get(key, codec.extension) if cache else None
-    out["cached"] = data is not None
-    out["encode_ms"] = 0.0
-    if data is None:
-        source = job.filtered if job.filtered is not None else branch.prefilter(rgb)
-        enc = codec.encode(source, job.qp)
-        data, out["encode_ms"] = enc.data, enc.encode_ms
-        if cache:
-            cache.put(key, codec.extension, data)
-    decoded = branch.postfilter(codec.decode(data), rgb.shape)
-    out.update(bits=8 * len(data), psnr=psnr(rgb, decoded), msssim=ms_ssim(rgb, decoded))
-    out["bpp"] = out["bits"] / out["pixels"]
-    out["vision"], out["scale"] = vision_input(decoded, spec.task)
+    out: dict = {"image": job.item.name, "width": w, "height": h, "pixels": w * h}
+    decoded = rgb
+    if job.method is not None:
+        codec = create_codec(spec.codec, **spec.codec_options)
+        cache = EncodeCache(spec.cache_dir) if spec.cache_dir else None
+        coded = code(job.method, codec, rgb, job.qp, job.prepared, cache)
+        decoded = coded.decoded
+        out.update(cached=coded.cached, encode_ms=coded.encode_ms, bits=coded.bits, bpp=coded.bpp,
+                   psnr=psnr(rgb, decoded))
+        if spec.msssim:
+            out["msssim"] = ms_ssim(rgb, decoded)
+        if spec.keep_outputs:
+            out["coded"] = coded
+    if "cls" in job.tasks:
+        out["cls_view"] = classifier_view(decoded, spec.protocol)
+    if "det" in job.tasks:
+        out["det_view"], out["det_scale"] = detector_view(decoded, spec.protocol)
     return out
 
 
@@ -133,11 +132,13 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def make_executor(jobs: int) -> cf.Executor:
+def make_executor(jobs: int, threads: bool = False) -> cf.Executor:
+    """`jobs` workers: processes (CLI), threads (the app: codecs release the GIL), or none."""
     if jobs <= 1:
         return _Inline()
-    return cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_worker_init)
+    if threads:
+        return cf.ThreadPoolExecutor(jobs, thread_name_prefix="npp-sweep")
+    return cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
 
 
 def default_jobs() -> int:
@@ -145,25 +146,28 @@ def default_jobs() -> int:
 
 
 class Sweep:
-    """Streams `Item`s through the codec branches and the vision model, yielding one row
-    per (image, branch, QP) plus one reference row per image (branch "reference")."""
+    """Streams `Item`s through the methods and the vision models, yielding one row per (image,
+    method, QP) plus one reference row per image (method "uncompressed"). `models` maps a task
+    ("cls", "det") to its model; rows get the metrics of each model given."""
 
-    def __init__(self, spec: SweepSpec, model: torch.nn.Module, npp_model: Optional[torch.nn.Module] = None,
-                 jobs: int = 1, chunk: Optional[int] = None,
-                 progress: Optional[Callable[[int], None]] = None) -> None:
-        if any(b.kind == "npp" for b in spec.branches) and npp_model is None:
-            raise ValueError("an npp branch needs npp_model")
-        self.spec, self.model, self.npp_model = spec, model, npp_model
+    def __init__(self, spec: SweepSpec, models: Mapping[str, torch.nn.Module], jobs: int = 1,
+                 chunk: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
+                 threads: bool = False) -> None:
+        self.spec = spec
+        self.models = {t: m for t, m in models.items() if m is not None}
+        if spec.protocol == "model-input" and set(self.models) - {spec.task}:
+            raise ValueError("the model-input protocol evaluates one task at a time")
         self.jobs = max(1, int(jobs))
+        self.threads = threads
         self.chunk = chunk or max(2, self.jobs)
         self.progress = progress or (lambda n: None)
 
     @property
     def points_per_image(self) -> int:
-        return 1 + len(self.spec.branches) * len(self.spec.qps)
+        return 1 + len(self.spec.methods) * len(self.spec.qps)
 
     def run(self, items: Iterable[Item]) -> Iterator[dict]:
-        with make_executor(self.jobs) as pool:
+        with make_executor(self.jobs, self.threads) as pool:
             pending: deque = deque()
             batch: List[Item] = []
             for item in items:
@@ -180,121 +184,119 @@ class Sweep:
 
     def run_images(self, items: Iterable[Item]) -> Iterator[List[dict]]:
         """Like `run`, one list of rows per image (reference row first)."""
-        import itertools
-
         for _, rows in itertools.groupby(self.run(items), key=lambda r: r["image"]):
             yield list(rows)
 
     def _submit(self, pool: cf.Executor, items: List[Item]) -> list:
         futures = []
+        tasks = tuple(sorted(self.models))
 
-        def submit(item: Item, branch: Optional[Branch], qp: Optional[int], filtered=None) -> None:
-            fut = pool.submit(run_job, Job(item, branch, qp, self.spec, filtered))
+        def submit(item: Item, method: Optional[Method], qp: Optional[int], prepared=None) -> None:
+            fut = pool.submit(run_job, Job(item, method, qp, self.spec, tasks, prepared))
             fut.add_done_callback(lambda _: self.progress(1))  # progress as workers finish
-            futures.append((item, branch, qp, fut))
+            futures.append((item, method, qp, fut))
 
         for item in items:
             submit(item, None, None)
-            rgb = _load(item) if self.npp_model is not None else None
-            for branch in self.spec.branches:
+            rgb = load_source(item, self.spec) if any(m.uses_models for m in self.spec.methods) else None
+            for method in self.spec.methods:
                 for qp in self.spec.qps:
-                    submit(item, branch, qp, self._npp(rgb, qp) if branch.kind == "npp" else None)
+                    submit(item, method, qp, method.prepare(rgb, qp) if method.uses_models else None)
         return futures
-
-    def _npp(self, rgb: np.ndarray, qp: int) -> np.ndarray:
-        from npp.nn.zoo import preprocess_rgb
-
-        return preprocess_rgb(self.npp_model, rgb, qp)
 
     def _finish(self, futures: list) -> Iterator[dict]:
         results = []
-        for item, branch, qp, fut in futures:
+        for item, method, qp, fut in futures:
             res = fut.result()
-            res["branch"] = "reference" if branch is None else branch.name(self.spec.codec)
+            res["method"] = REFERENCE if method is None else method.name
             res["qp"] = qp
             res["label"] = item.label
             results.append(res)
-        if self.spec.task == "cls":
+        if "cls" in self.models:
             self._classify(results)
-        else:
+        if "det" in self.models:
             self._detect(results)
         for res in results:
-            res.pop("vision", None)
-            res.pop("scale", None)
-            res.pop("logits", None)
+            for k in ("cls_view", "det_view", "det_scale"):
+                res.pop(k, None)
         return iter(results)
 
     def _classify(self, results: List[dict]) -> None:
-        from npp.evaluate.metrics import kl_divergence, top1_agreement, topk_hits
+        from npp.evaluate.metrics import class_confidence, kl_divergence, top1_agreement, topk_hits
 
+        model = self.models["cls"]
+        device = model_device(model)
         # batches never span two images, so a row's logits do not depend on how the
         # images were chunked or sharded (batched CPU convolutions differ in the last bits)
-        device = next(self.model.parameters()).device
         parts = []
         for image in dict.fromkeys(r["image"] for r in results):
-            stack = np.concatenate([r["vision"] for r in results if r["image"] == image])
+            stack = np.concatenate([r["cls_view"] for r in results if r["image"] == image])
             with torch.inference_mode():
-                parts += [self.model(to_tensor(stack[i:i + BATCH]).to(device)).float().cpu()
+                parts += [model(to_tensor(stack[i:i + BATCH], device)).float().cpu()
                           for i in range(0, len(stack), BATCH)]
         logits = torch.cat(parts)
         start = 0
         ref = None
         for r in results:
-            n = len(r["vision"])
-            r["logits"] = logits[start:start + n]
+            n = len(r["cls_view"])
+            lg = logits[start:start + n]
             start += n
-            if r["branch"] == "reference":
-                ref = r["logits"]
-            r["kl"] = float(kl_divergence(ref, r["logits"]).mean())
-            r["agreement"] = float(top1_agreement(ref, r["logits"]).mean())
-            r["pred"] = int(r["logits"][0].argmax())
+            if r["method"] == REFERENCE:
+                ref = lg
+            r["kl"] = float(kl_divergence(ref, lg).mean())
+            r["agreement"] = float(top1_agreement(ref, lg).mean())
+            r["confidence"] = float(class_confidence(ref, lg).mean())
+            r["pred"] = int(lg[0].argmax())
             if r["label"] is not None:
-                r["top1"] = float(topk_hits(r["logits"][:1], r["label"], 1)[0])
-                r["top5"] = float(topk_hits(r["logits"][:1], r["label"], 5)[0])
+                r["top1"] = float(topk_hits(lg[:1], r["label"], 1)[0])
+                r["top5"] = float(topk_hits(lg[:1], r["label"], 5)[0])
 
     def _detect(self, results: List[dict]) -> None:
-        from npp.evaluate.crops import to_tensor as as_batch
+        from npp.evaluate.detection import DETECTED_SCORE
+        from npp.evaluate.metrics import detection_f1
 
+        model = self.models["det"]
+        device = model_device(model)
+        ref: list = []
         for r in results:
-            x = as_batch(r["vision"][None]).to(next(self.model.parameters()).device)
             with torch.inference_mode():
-                dets = self.model.detect(x, threshold=0.05)[0]
-            s = 1.0 / r["scale"]
+                dets = model.detect(to_tensor(r["det_view"], device), threshold=0.05)[0]
+            s = 1.0 / r["det_scale"]
             r["detections"] = [{"label": d["label"], "score": round(float(d["score"]), 5),
                                 "box": [round(float(v) * s, 2) for v in d["box"]]} for d in dets]
+            found = [d for d in r["detections"] if d["score"] >= DETECTED_SCORE]
+            if r["method"] == REFERENCE:
+                ref = found
+            r["detection_f1"] = detection_f1(ref, found)
 
 
-def weights_hash(model: torch.nn.Module) -> str:
-    """SHA-256 of a model's parameters and buffers (names, shapes, values): cache key part."""
-    import hashlib
+def spec_config(spec: SweepSpec, tasks: Sequence[str], **extra: object) -> dict:
+    """The JSON-able description of a sweep stored in results.json (and checked by merge and
+    resume): method names, and the keys of methods whose output depends on more than their
+    name (weights), so results made with other weights never mix."""
+    return {"codec": spec.codec, "codec_options": dict(spec.codec_options), "qps": list(spec.qps),
+            "task": spec.task, "tasks": sorted(tasks), "protocol": spec.protocol,
+            "methods": [m.name for m in spec.methods],
+            "method_keys": {m.name: m.key for m in spec.methods if m.key != m.name},
+            "msssim": spec.msssim, **extra}
 
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(repr(tuple(t.shape)).encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
+def evaluate_photo(rgb: np.ndarray, codec: str, qps: Sequence[int], methods: Sequence[Method],
+                   models: Mapping[str, torch.nn.Module], codec_options: Optional[Dict[str, object]] = None,
+                   label: Optional[int] = None, cache_dir: Optional[Path] = None, jobs: int = 1,
+                   msssim: bool = True, progress: Optional[Callable[[int], None]] = None) -> dict:
+    """Curves and BD-rates for one in-memory photo (the app's Curves tab): `methods` (the
+    first is the anchor, normally `plain`) at every QP, measured by `models` ({"cls": ...,
+    "det": ...}). Returns the same results object as `npp evaluate`
+    (`npp.evaluate.report.build_results`)."""
+    import time
 
-def evaluate_photo(rgb: np.ndarray, codec: str, qps: Sequence[int], classifier: torch.nn.Module,
-                   npp_model: Optional[torch.nn.Module] = None, baselines: Sequence[Branch] = (),
-                   codec_options: Optional[Dict[str, object]] = None, label: Optional[int] = None,
-                   cache_dir: Optional[Path] = None, jobs: int = 1) -> dict:
-    """Curves and BD-rates for one in-memory photo (the app's Curves tab): the plain
-    codec, `npp+<codec>` when `npp_model` is given, and `baselines`. Returns the same
-    results object as `npp evaluate` (see `npp.evaluate.report.build_results`)."""
     from npp.evaluate.report import build_results
 
-    branches = [PLAIN] + ([NPP] if npp_model is not None else []) + list(baselines)
-    spec = SweepSpec(codec, list(qps), "cls", branches, dict(codec_options or {}), cache_dir,
-                     weights_hash(npp_model) if npp_model is not None else "")
+    spec = SweepSpec(codec, list(qps), list(methods), "cls" if models.get("cls") is not None else "det",
+                     codec_options=dict(codec_options or {}), cache_dir=cache_dir, msssim=msssim)
+    sweep = Sweep(spec, models, jobs=jobs, threads=True, progress=progress)
     t0 = time.perf_counter()
-    rows = list(Sweep(spec, classifier, npp_model, jobs=jobs).run([Item("photo", rgb=rgb, label=label)]))
-    return build_results(spec_config(spec, labels=label is not None), rows, seconds=time.perf_counter() - t0)
-
-
-def spec_config(spec: SweepSpec, **extra: object) -> dict:
-    """The JSON-able description of a sweep stored in results.json (and checked by merge)."""
-    return {"codec": spec.codec, "codec_options": dict(spec.codec_options), "qps": list(spec.qps),
-            "task": spec.task, "branches": [b.name(spec.codec) for b in spec.branches],
-            "weights_hash": spec.weights_hash, **extra}
+    rows = list(sweep.run([Item("photo", rgb=rgb, label=label)]))
+    config = spec_config(spec, list(sweep.models), labels=label is not None)
+    return build_results(config, rows, seconds=time.perf_counter() - t0)

@@ -13,6 +13,7 @@ from npp.errors import NppError
 from npp.nn.checkpoint import load_weights
 from npp.nn.fuse import for_inference
 from npp.nn.npp_net import NPP
+from npp.torchutil import pick_device
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 SHIPPED_NPP = WEIGHTS_DIR / "npp.safetensors"
@@ -30,12 +31,6 @@ def build_npp(config: dict) -> NPP:
                keep_tone=config.get("keep_tone", 0.0))
 
 
-def _device(device: Optional[Union[str, torch.device]]) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def load_npp(weights: Optional[Union[str, Path]] = None, device: Optional[Union[str, torch.device]] = None) -> NPP:
     """NPP ready for inference on `device` (eval mode, batch-norm folded, channels-last): the
     shipped weights when `weights` is None, else a .safetensors file or an `npp train`
@@ -43,7 +38,7 @@ def load_npp(weights: Optional[Union[str, Path]] = None, device: Optional[Union[
     path = Path(weights) if weights is not None else SHIPPED_NPP
     if weights is None and not path.is_file():
         raise NppError(f"no shipped NPP weights at {path}; train some with `npp train` and pass --weights")
-    return _load_cached(str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0, str(_device(device)))
+    return _load_cached(str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0, str(pick_device(device)))
 
 
 @functools.lru_cache(maxsize=4)

@@ -19,9 +19,8 @@ from typing import List, Sequence
 import numpy as np
 from PIL import Image
 
-from npp.commands.common import IMAGE_SUFFIXES
 from npp.errors import NppError
-from npp.image import load_rgb
+from npp.image import IMAGE_SUFFIXES, load_rgb
 
 
 def list_photos(folder: str | Path) -> List[Path]:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 from torch import nn
@@ -14,8 +14,29 @@ from npp.nn.checkpoint import load_weights, save_weights
 from npp.train.distributed import Dist, mean_across, setup, teardown
 from npp.train.runlog import RunDir, progress
 
-#: called after each step with the logged row (the app's Train tab shows progress with it)
-StepCallback = Callable[[Dict[str, object]], None]
+#: the paper's QP grid
+PAPER_QPS = (28, 31, 34, 37, 41)
+
+
+@dataclass
+class RunConfig:
+    """What every training run takes (`npp train-proxy` and `npp train` add their own fields
+    and defaults): data, run folder, length, the real codec in the loop, QPs, batches, Adam."""
+
+    data: str
+    out: str
+    steps: int
+    codec: str = "bpg"
+    codec_options: dict = field(default_factory=dict)
+    qps: List[int] = field(default_factory=lambda: list(PAPER_QPS))
+    batch: int = 4
+    crop: int = 192
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    seed: int = 0
+    workers: int = 2
+    save_every: int = 25
+    progress: bool = True
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -70,7 +91,7 @@ class Run:
         self.dir.save(state)
         save_weights(self.model.state_dict(), self.dir.path / f"{self.kind}.safetensors", self.kind, self.arch(), self.meta())
 
-    def loop(self, train_step: Callable[[int], Dict[str, float]], on_step: Optional[StepCallback] = None) -> Path:
+    def loop(self, train_step: Callable[[int], Dict[str, float]]) -> Path:
         """Run `train_step(step)` until config.steps, logging, checkpointing every save_every."""
         cfg = self.config
         bar = progress(cfg.steps, self.step, f"npp {self.kind}", self.dist.main and cfg.progress)
@@ -86,8 +107,6 @@ class Run:
                     self.dir.log(row)
                     bar.update(1)
                     bar.set_postfix({k: row[k] for k in list(stats)[:3]}, refresh=False)
-                if on_step is not None:
-                    on_step(row)
                 if self.step % cfg.save_every == 0 or self.step == cfg.steps:
                     self.save()
         finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import torch
@@ -26,25 +27,16 @@ from npp.nn.proxy import create_proxy
 from npp.nn.zoo import SHIPPED_PROXY, build_npp
 from npp.train.calibration import rate_gains
 from npp.train.data import PhotoCrops, sample_choice
-from npp.train.loop import Run, StepCallback
+from npp.train.loop import Run, RunConfig
 from npp.train.losses import machine_distortion, pre_distortion, psnr
 from npp.train.runlog import RunDir
-from npp.train.teacher import load_teacher
-
-PAPER_QPS = [28, 31, 34, 37, 41]
-
+from npp.vision import create_model
 
 @dataclass
-class NppConfig:
-    data: str
-    out: str
-    steps: int
+class NppConfig(RunConfig):
     proxy: Optional[str] = None
     task: str = "cls"
     model: Optional[str] = None
-    codec: str = "bpg"
-    codec_options: dict = field(default_factory=dict)
-    qps: List[int] = field(default_factory=lambda: list(PAPER_QPS))
     lambdas: List[float] = field(default_factory=lambda: [0.5])
     beta: float = 5.0
     low_weight: float = 20.0
@@ -55,15 +47,7 @@ class NppConfig:
     calibrate_rate: bool = False
     log_rate: bool = False
     upsample: str = "resize"
-    batch: int = 4
-    crop: int = 192
-    lr: float = 2e-4
-    weight_decay: float = 0.0
-    seed: int = 0
-    workers: int = 2
-    save_every: int = 25
     monitor_every: int = 10
-    progress: bool = True
 
 
 def load_proxy(path: Optional[str]) -> nn.Module:
@@ -101,8 +85,7 @@ def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: to
     return loss, stats, target
 
 
-def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
-              on_step: Optional[StepCallback] = None):
+def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None) -> Path:
     if cfg.task not in ("cls", "det"):
         raise NppError(f"--task must be cls or det, got {cfg.task!r}")
     data = PhotoCrops(cfg.data, crop=cfg.crop, degrade=cfg.degrade)
@@ -121,7 +104,7 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
         st.rate_gain = rate_gains(st.proxy, st.real, data, cfg.qps, cfg.seed, device=dev)
         if run.dist.main:
             run.dir.write_json("rate_gains.json", {str(q): g for q, g in st.rate_gain.items()})
-    teacher = load_teacher(cfg.model, cfg.task, dev)
+    teacher = create_model(cfg.model, task=cfg.task, device=dev)  # frozen, eval mode, shared
 
     def step(i: int) -> dict:
         rank = run.dist.rank
@@ -144,6 +127,6 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
         return stats
 
     try:
-        return run.loop(step, on_step)
+        return run.loop(step)
     finally:
         st.real.close()

@@ -16,7 +16,7 @@ from npp.nn.checkpoint import load_weights
 from npp.nn.codec_layer import RealCodec
 from npp.nn.proxy import create_proxy
 from npp.train.data import PhotoCrops, sample_choice
-from npp.train.loop import Run, StepCallback
+from npp.train.loop import Run, RunConfig
 from npp.train.runlog import RunDir
 from npp.train.losses import psnr
 
@@ -24,25 +24,16 @@ DEFAULT_QPS = list(range(26, 44))
 
 
 @dataclass
-class ProxyConfig:
-    data: str
-    out: str
-    steps: int
-    codec: str = "bpg"
-    codec_options: dict = field(default_factory=dict)
+class ProxyConfig(RunConfig):
     qps: List[int] = field(default_factory=lambda: list(DEFAULT_QPS))
     batch: int = 8
     crop: int = 128
+    lr: float = 5e-4
+    save_every: int = 50
     arch: str = "dct"
     n: int = 64
     m: int = 96
-    lr: float = 5e-4
-    weight_decay: float = 0.0
     dist_weight: float = 100.0
-    seed: int = 0
-    workers: int = 2
-    save_every: int = 50
-    progress: bool = True
 
 
 def proxy_loss(proxy: nn.Module, real: RealCodec, x: torch.Tensor, qp: torch.Tensor,
@@ -64,8 +55,7 @@ def proxy_loss(proxy: nn.Module, real: RealCodec, x: torch.Tensor, qp: torch.Ten
     return loss, stats
 
 
-def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None,
-                on_step: Optional[StepCallback] = None):
+def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None) -> Path:
     data = PhotoCrops(cfg.data, crop=cfg.crop)
     arch = {"arch": cfg.arch, "n": cfg.n, "m": cfg.m}
     if resume and RunDir(cfg.out).checkpoint.is_file():
@@ -93,6 +83,6 @@ def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = No
         return stats
 
     try:
-        return run.loop(step, on_step)
+        return run.loop(step)
     finally:
         real.close()

@@ -18,26 +18,14 @@ import io
 from typing import Callable, Tuple
 
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from npp.torchutil import fold_batchnorm
 from npp.vision.classifier import Classifier
 from npp.vision.registry import register_model
 
 #: (convolution, batch-norm) attribute pairs of the package's EfficientNet and MBConvBlock
 _CONV_BN = (("_conv_stem", "_bn0"), ("_conv_head", "_bn1"),
             ("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
-
-
-def fold_batchnorm(net: nn.Module) -> nn.Module:
-    """`net` in eval mode with each conv -> batch-norm pair folded into the conv (in place)."""
-    net.eval()
-    for module in net.modules():
-        for conv_name, bn_name in _CONV_BN:
-            conv, bn = getattr(module, conv_name, None), getattr(module, bn_name, None)
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
-                setattr(module, bn_name, nn.Identity())
-    return net
 
 
 def _status(variant: int) -> Callable[[], Tuple[bool, str]]:
@@ -59,7 +47,7 @@ def _build(variant: int) -> nn.Module:
         net = EfficientNet.from_pretrained(f"efficientnet-lite{variant}", weights_path=path)
     mean = [127.0 / 255.0] * 3
     std = [128.0 / 255.0] * 3
-    return Classifier(f"efficientnet_lite{variant}", fold_batchnorm(net), mean, std, input_size=224,
+    return Classifier(f"efficientnet_lite{variant}", fold_batchnorm(net, _CONV_BN), mean, std, input_size=224,
                       cam_layer="_conv_head")
 
 

@@ -18,7 +18,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget, FasterR
 from torch import nn
 
 from npp.errors import NppError
-from npp.vision.tensor import resize, to_tensor
+from npp.torchutil import to_tensor
+from npp.vision.tensor import resize
 
 
 class _DetectionsOutput(nn.Module):

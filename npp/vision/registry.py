@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from npp.errors import NppError
+from npp.torchutil import pick_device
 
 TASKS = ("cls", "det", "pose")
 DEFAULTS = {"cls": "efficientnet_lite1", "det": "nanodet", "pose": "movenet"}
@@ -71,15 +72,6 @@ def model_status(name: str) -> Tuple[bool, str]:
     return model_spec(name).status()
 
 
-def _device(device: Optional[str | torch.device]) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise NppError(f"device {device}: CUDA is not available here")
-    return dev
-
-
 def create_model(
     name: Optional[str] = None,
     task: str = "cls",
@@ -95,7 +87,7 @@ def create_model(
     spec = model_spec(name)
     if spec.task != task:
         raise NppError(f"model {name!r} is a {spec.task} model, not {task}")
-    dev = _device(device)
+    dev = pick_device(device)
     key = (name, str(dev))
     with _LOCK:
         if key not in _BUILT:

@@ -1,4 +1,5 @@
-"""Moving images between numpy uint8 (what users load) and model tensors (RGB in [0, 1])."""
+"""Shaping model input tensors (RGB in [0, 1]): batches and differentiable resizing.
+uint8 images become tensors through `npp.torchutil.to_tensor`."""
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -8,14 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from npp.errors import NppError
-
-
-def to_tensor(rgb: np.ndarray, device: Optional[torch.device | str] = None) -> torch.Tensor:
-    """HxWx3 uint8 -> 1x3xHxW float in [0, 1]."""
-    if not (isinstance(rgb, np.ndarray) and rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8):
-        raise NppError("expected an HxWx3 uint8 RGB image")
-    t = torch.from_numpy(np.array(rgb, copy=not rgb.flags.writeable, order="C")).permute(2, 0, 1).unsqueeze(0)
-    return t.to(device=device, dtype=torch.float32).div_(255.0)
+from npp.torchutil import to_tensor
 
 
 def as_batch(x: torch.Tensor) -> torch.Tensor:

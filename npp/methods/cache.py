@@ -1,6 +1,7 @@
 """A resumable cache of codec files on disk, so an interrupted or repeated evaluation
 only encodes what is missing. An entry is the exact file the codec wrote, keyed by the
-image's pixels, the codec, its QP and options, the pre-filter and the NPP weights."""
+image's pixels, the codec, its QP and options, and the method (whose key includes any
+weights it runs)."""
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,9 @@ def pixels_hash(rgb: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def encode_key(image_hash: str, codec: str, qp: int, options: Mapping[str, object],
-               branch: str, weights_hash: str = "") -> str:
+def encode_key(image_hash: str, codec: str, qp: int, options: Mapping[str, object], method: str) -> str:
     """The cache key of one encode: everything that changes the written bytes."""
-    spec = {"image": image_hash, "codec": codec, "qp": int(qp), "options": dict(options),
-            "branch": branch, "weights": weights_hash}
+    spec = {"image": image_hash, "codec": codec, "qp": int(qp), "options": dict(options), "method": method}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
