@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from npp.codecs import create_codec, list_codecs  # noqa: E402
-from npp.evaluate.branches import PLAIN  # noqa: E402
 from npp.evaluate.sweep import Item, Sweep, SweepSpec, make_executor  # noqa: E402
 from npp.fsutil import atomic_write_text  # noqa: E402
+from npp.methods import create_method  # noqa: E402
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "motorcycle_right")
 
@@ -66,9 +66,9 @@ def main() -> int:
             continue
         for jobs in (int(j) for j in args.jobs.split(",")):
             with tempfile.TemporaryDirectory() as cache:
-                spec = SweepSpec(codec, qps, "cls", [PLAIN], {}, Path(cache))
+                spec = SweepSpec(codec, qps, [create_method("plain")], cache_dir=Path(cache))
                 t0 = time.perf_counter()
-                rows = list(Sweep(spec, model, jobs=jobs).run(items))
+                rows = list(Sweep(spec, {"cls": model}, jobs=jobs).run(items))
                 seconds = time.perf_counter() - t0
             encode_s = sum(r.get("encode_ms", 0.0) for r in rows) / 1000.0
             run = {"codec": codec, "jobs": jobs, "images": len(items), "points": len(rows), "seconds": round(seconds, 2),

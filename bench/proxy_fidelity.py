@@ -29,7 +29,7 @@ from npp.fsutil import atomic_write_text  # noqa: E402
 from npp.image import load_rgb  # noqa: E402
 from npp.nn.codec_layer import RealCodec  # noqa: E402
 from npp.nn.zoo import SHIPPED_PROXY  # noqa: E402
-from npp.train.losses import psnr  # noqa: E402
+from npp.train.losses import batch_psnr as psnr  # noqa: E402
 from npp.train.npp_fit import load_proxy  # noqa: E402
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left")

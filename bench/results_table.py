@@ -27,22 +27,22 @@ def main(path: str) -> int:
     task_metrics = [m for m in ("top1", "agreement", "kl", "map", "map50") if m in next(iter(res["curves"].values()))]
     print(f"{res['images']} photos, codec {res['config']['codec']} {res['config']['codec_options'] or ''}, "
           f"model {res['config'].get('model')}\n")
-    print("| branch | QP | bpp | PSNR (dB) | MS-SSIM | " + " | ".join(task_metrics) + " |")
+    print(f"protocol: {res['config'].get('protocol', 'full')}\n")
+    print("| method | QP | bpp | PSNR (dB) | MS-SSIM | " + " | ".join(task_metrics) + " |")
     print("|---|---|---|---|---|" + "---|" * len(task_metrics))
     for name, c in res["curves"].items():
         for i, qp in enumerate(c["qp"]):
             cells = [fmt(c[m][i], ".3f") for m in task_metrics]
             print(f"| {name} | {qp} | {fmt(c['bpp'][i], '.3f')} | {fmt(c['psnr'][i], '.2f')} | "
-                  f"{fmt(c['msssim'][i], '.4f')} | " + " | ".join(cells) + " |")
+                  f"{fmt(c.get('msssim', [None] * len(c['qp']))[i], '.4f')} | " + " | ".join(cells) + " |")
     metrics = [m for m in ("kl", "agreement", "top1", "map", "psnr", "msssim") if m in res["bd_rate"]]
     print("\nBD-rate against the plain codec (95% bootstrap interval over photos):\n")
-    print("| branch | " + " | ".join(metrics) + " |")
+    print("| method | " + " | ".join(metrics) + " |")
     print("|---|" + "---|" * len(metrics))
     for name in list(res["curves"])[1:]:
         print(f"| {name} | " + " | ".join(bd_cell(res["bd_rate"][m][name]) for m in metrics) + " |")
-    if res.get("npp_vs_best_baseline"):
-        vs = res["npp_vs_best_baseline"]
-        print(f"| npp vs {res['best_baseline']} | " + " | ".join(bd_cell(vs[m]) for m in metrics) + " |")
+    for name, vs in res.get("vs_best_baseline", {}).items():
+        print(f"| {name} vs {res['best_baseline']} | " + " | ".join(bd_cell(vs[m]) for m in metrics) + " |")
     return 0
 
 

@@ -16,6 +16,7 @@ from npp.runtime import tune_allocator
 
 COMMAND_MODULES = [
     "npp.commands.codec",
+    "npp.commands.compress",
     "npp.commands.info",
     "npp.commands.train",
     "npp.commands.vision",

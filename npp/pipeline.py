@@ -196,9 +196,13 @@ class ComparePipeline:
                 self._suites[key] = VisionSuite(self.device, classifier, detector)
             return self._suites[key]
 
-    def methods(self, specs: Union[str, Sequence[str], None]) -> List[Method]:
-        """The methods a request names (default: DEFAULT_METHODS), within MAX_METHODS."""
-        methods = create_methods(specs if specs else list(DEFAULT_METHODS))
+    def methods(self, specs: Union[str, Sequence[Union[str, Method]], None]) -> List[Method]:
+        """The methods a request names, by spec or as objects (default: DEFAULT_METHODS),
+        within MAX_METHODS."""
+        if specs and not isinstance(specs, str) and all(isinstance(m, Method) for m in specs):
+            methods = list(specs)
+        else:
+            methods = create_methods(specs if specs else list(DEFAULT_METHODS))
         if not methods:
             raise NppError("choose at least one method")
         if len(methods) > MAX_METHODS:
@@ -252,7 +256,7 @@ class ComparePipeline:
         return a
 
     def compare(self, photo: Photo, codec_name: str, qp: int, workdir: Path,
-                methods: Union[str, Sequence[str], None] = None, heatmaps: bool = True,
+                methods: Union[str, Sequence[Union[str, Method]], None] = None, heatmaps: bool = True,
                 classifier: Optional[str] = None, detector: Optional[str] = None) -> CompareResult:
         """Every method for one photo, codec and QP; real files written into `workdir`.
         `classifier`/`detector` name vision models (None: the offline defaults)."""

@@ -42,7 +42,10 @@ def to_tensor(images: Union[np.ndarray, Sequence[np.ndarray]], device: Device = 
     batch = images if isinstance(images, np.ndarray) else np.stack([np.asarray(im) for im in images])
     if batch.ndim != 4 or batch.shape[3] != 3 or batch.dtype != np.uint8:
         raise NppError(f"expected HxWx3 uint8 RGB images, got shape {batch.shape[1:]} dtype {batch.dtype}")
-    t = torch.from_numpy(np.ascontiguousarray(batch))
+    batch = np.ascontiguousarray(batch)
+    if not batch.flags.writeable:  # torch wants writable memory (decoders hand out read-only arrays)
+        batch = batch.copy()
+    t = torch.from_numpy(batch)
     return t.to(device=device).permute(0, 3, 1, 2).float().div_(255.0)
 
 

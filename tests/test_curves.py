@@ -1,26 +1,21 @@
-"""The Curves tab's sweep: detection agreement, and a real QP sweep of a photo."""
+"""The Curves tab's sweep (`npp.curves`) on a real photo, and the one-engine promise: the
+app's Compare, its Curves and `npp evaluate` give the same bpp and vision metric for the same
+photo, codec, QP and method."""
 from __future__ import annotations
 
-import math
+import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 
-from npp.curves import detection_f1, sweep, sweep_table
+from npp.curves import MAX_SWEEP_QPS, bd_table, points, sweep, sweep_qps, wide_table
+from npp.errors import NppError
+from npp.methods import create_methods
 from npp.pipeline import ComparePipeline, load_photo
 
-
-def det(label, box, score=0.9):
-    return {"label": label, "box": box, "score": score}
-
-
-def test_detection_f1():
-    ref = [det("cat", [0, 0, 100, 100]), det("dog", [200, 200, 300, 300])]
-    assert detection_f1(ref, ref) == 1.0
-    assert detection_f1([], []) == 1.0
-    assert detection_f1(ref, []) == 0.0
-    assert detection_f1(ref, [det("cat", [5, 5, 100, 100])]) == pytest.approx(2 / 3)
-    assert detection_f1(ref, [det("dog", [0, 0, 100, 100])]) == 0.0  # right place, wrong label
-    assert detection_f1(ref, [det("cat", [60, 60, 160, 160])]) == 0.0  # IoU below 0.5
+METHODS = "plain blur:1.0 down:2"
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +23,49 @@ def pipeline():
     return ComparePipeline()
 
 
-def test_sweep_rows(pipeline, photo_path):
-    if pipeline.vision.classifier is None and pipeline.vision.detector is None:
-        pytest.skip("no vision model in this checkout")
+@pytest.fixture(scope="module")
+def swept(pipeline, photo_path):
     photo = load_photo(photo_path("chelsea"), "chelsea.png")
-    rows = sweep(pipeline, photo, "jpeg", [28, 37, 45])
-    plain = [r for r in rows if not r["branch"].startswith("NPP")]
-    assert [r["qp"] for r in plain] == [28, 37, 45]
-    assert plain[0]["bpp"] > plain[1]["bpp"] > plain[2]["bpp"]
-    if pipeline.vision.classifier is not None:
-        assert all(0 <= r["confidence"] <= 1 for r in rows)
-        assert plain[0]["confidence"] > 0.2  # the cat's class survives light compression
-    if pipeline.vision.detector is not None:
-        assert all(0 <= r["detection_f1"] <= 1 for r in rows)
-    df, text = sweep_table(pipeline, photo, "jpeg", "30, 40")
-    assert len(df) == len(rows) // 3 * 2 and "BD-rate" in text
-    assert not any(isinstance(v, float) and math.isnan(v) for v in df["bpp"])
+    return photo, sweep(pipeline, photo, "jpeg", [28, 37, 45], create_methods(METHODS))
+
+
+def test_sweep_curves_and_tables(swept):
+    _, res = swept
+    plain = res["curves"]["plain"]
+    assert plain["qp"] == [28, 37, 45] and plain["bpp"] == sorted(plain["bpp"], reverse=True)
+    assert all(0 <= c <= 1 for c in plain["confidence"]) and plain["confidence"][0] > 0.2  # the cat survives
+    assert all(0 <= f <= 1 for f in plain["detection_f1"])
+    assert len(points(res)) == 3 * 3
+    wide = wide_table(res)
+    assert wide[0][:4] == ["QP", "plain bpp", "plain kl", "plain detection_f1"] and [r[0] for r in wide[1:]] == [28, 37, 45]
+    bd = bd_table(res)
+    assert [r[0] for r in bd[1:]] == ["blur:1.0", "down:2"]
+    assert all(v == "n/a" or v.endswith("%") for r in bd[1:] for v in r[1:])
+
+
+def test_sweep_qp_lists_are_bounded():
+    assert sweep_qps("28 31,34") == [28, 31, 34] and sweep_qps("28-40:6") == [28, 34, 40]
+    for bad in ("30", "30,x", "0-51", "30,30"):
+        with pytest.raises(NppError):
+            sweep_qps(bad)
+    assert len(sweep_qps(f"10-{10 + MAX_SWEEP_QPS - 1}")) == MAX_SWEEP_QPS
+
+
+def test_compare_curves_and_evaluate_agree(pipeline, swept, photo_path, tmp_path):
+    photo, res = swept
+    data = tmp_path / "d"
+    data.mkdir()
+    shutil.copy(photo_path("chelsea"), data / "chelsea.png")
+    proc = subprocess.run([sys.executable, "-m", "npp", "evaluate", "--data", str(data), "--codec", "jpeg",
+                           "--qps", "28,37,45", "--no-npp", "--baselines", "blur:1.0,down:2", "--out",
+                           str(tmp_path / "o"), "--jobs", "1", "--quiet"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads((tmp_path / "o" / "results.json").read_text())["curves"]
+    compared = pipeline.compare(photo, "jpeg", 37, tmp_path / "c", methods=create_methods(METHODS), heatmaps=False)
+    for name, curve in res["curves"].items():
+        assert curve["bpp"] == pytest.approx(cli[name]["bpp"], rel=1e-12)
+        assert curve["kl"] == pytest.approx(cli[name]["kl"], rel=1e-6, abs=1e-9)
+        m = compared.summary()["methods"][name]
+        assert m["bpp"] == pytest.approx(curve["bpp"][1], rel=1e-12)
+        assert m["kl"] == pytest.approx(curve["kl"][1], abs=1e-5)
+        assert m["confidence"] == pytest.approx(curve["confidence"][1], abs=1e-5)

@@ -41,15 +41,15 @@ def run(data, tmp_path_factory):
 
 def test_summary_has_the_issue_shape(run):
     out, summary, _ = run
-    assert set(summary) == {"codec", "task", "metric", "curves", "bd_rate"}
-    assert (summary["codec"], summary["task"], summary["metric"]) == ("jpeg", "cls", "top1")
-    assert set(summary["curves"]) == {"jpeg", "blur1.0+jpeg"}
+    assert set(summary) == {"codec", "task", "protocol", "metric", "curves", "bd_rate", "best_baseline"}
+    assert (summary["codec"], summary["task"], summary["metric"], summary["protocol"]) == ("jpeg", "cls", "top1", "full")
+    assert set(summary["curves"]) == {"plain", "blur:1.0"}
     for curve in summary["curves"].values():
         assert set(curve) == {"qp", "bpp", "psnr", "top1"}
         assert curve["qp"] == list(QPS)
         assert all(0.0 <= a <= 1.0 for a in curve["top1"])
         assert curve["bpp"] == sorted(curve["bpp"], reverse=True)  # higher QP, fewer bits
-    assert set(summary["bd_rate"]) == {"blur1.0+jpeg"}
+    assert set(summary["bd_rate"]) == {"blur:1.0"}
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -60,7 +60,7 @@ def test_plain_bpp_equals_npp_encode(run, data, tmp_path):
                 npp("encode", "--codec", "jpeg", "--qp", qp, data, "-o", tmp_path / str(qp), "--json").stdout.splitlines()]
         assert len(rows) == len(PHOTOS)
         bpp = sum(8 * r["bytes"] for r in rows) / sum(r["width"] * r["height"] for r in rows)
-        assert summary["curves"]["jpeg"]["bpp"][i] == pytest.approx(bpp, rel=1e-12)
+        assert summary["curves"]["plain"]["bpp"][i] == pytest.approx(bpp, rel=1e-12)
 
 
 def test_near_lossless_point_keeps_the_uncompressed_accuracy(run):
@@ -68,13 +68,13 @@ def test_near_lossless_point_keeps_the_uncompressed_accuracy(run):
     results = json.loads((out / "results.json").read_text())
     ref = results["reference"]
     assert 0.0 <= ref["top1"] <= ref["top5"] <= 1.0
-    assert summary["curves"]["jpeg"]["top1"][0] == ref["top1"]  # QP 1 = JPEG quality 98
-    assert results["curves"]["jpeg"]["agreement"][0] >= 0.8
-    assert results["curves"]["jpeg"]["kl"][0] < results["curves"]["jpeg"]["kl"][-1]
-    rows = [r for r in results["rows"] if r["branch"] == "jpeg"]
+    assert summary["curves"]["plain"]["top1"][0] == ref["top1"]  # QP 1 = JPEG quality 98
+    assert results["curves"]["plain"]["agreement"][0] >= 0.8
+    assert results["curves"]["plain"]["kl"][0] < results["curves"]["plain"]["kl"][-1]
+    rows = [r for r in results["rows"] if r["method"] == "plain"]
     assert len(rows) == len(PHOTOS) * len(QPS)
     csv = (out / "results.csv").read_text().splitlines()
-    assert csv[0].startswith("image,branch,qp") and len(csv) == 1 + len(PHOTOS) * (1 + 2 * len(QPS))
+    assert csv[0].startswith("image,method,qp") and len(csv) == 1 + len(PHOTOS) * (1 + 2 * len(QPS))
 
 
 def test_rerun_skips_finished_photos(run, data):
@@ -101,7 +101,7 @@ def test_killed_run_resumes_from_its_log_and_cache(run, data, tmp_path):
     assert "1 of 3 photos already done" in resumed.stderr
     rows = json.loads((killed / "results.json").read_text())["rows"]
     first = json.loads(lines[1])[0]["image"]
-    coded = [r for r in rows if r["branch"] != "reference"]
+    coded = [r for r in rows if r["method"] != "uncompressed"]
     assert all(r["cached"] is (r["image"] != first) for r in coded)  # the rest came from the encode cache
     assert len((killed / "rows.jsonl").read_text().splitlines()) == 1 + len(PHOTOS)
 
@@ -129,10 +129,13 @@ def test_shards_merge_to_the_unsharded_result(run, data, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--qps", "30"], "at least two"),
+    (["--qps", "30"], "at least 2"),
     (["--qps", "30,x"], "integers"),
     (["--qps", "30,60"], "QP must be"),
-    (["--baselines", "sharpen:2"], "baselines"),
+    (["--baselines", "sharpen:2"], "unknown method"),
+    (["--baselines", "blur:0"], "SIGMA"),
+    (["--jobs", "-1"], "--jobs"),
+    (["--protocol", "model-input", "--task", "det", "--model", "efficientnet_lite1"], "cls model"),
     (["--shard", "2/2"], "shard"),
     (["--npp-weights", "/nonexistent/npp.safetensors"], "npp-weights"),
     (["--model", "no_such_model"], "unknown model"),
@@ -159,8 +162,7 @@ def test_missing_labels_and_data_are_clear_errors(data, tmp_path):
 @pytest.fixture(scope="module")
 def npp_weights(tmp_path_factory):
     """A real NPP checkpoint file as `npp train` writes them (small width, fresh weights:
-    this tests the branch's plumbing, not NPP's quality)."""
-    pytest.importorskip("npp.nn.checkpoint", reason="npp.nn (the method branch) is not merged yet")
+    this tests the method's plumbing, not NPP's quality)."""
     import torch
 
     from npp.nn.checkpoint import save_weights
@@ -173,16 +175,17 @@ def npp_weights(tmp_path_factory):
     return path
 
 
-def test_npp_branch_from_a_checkpoint(photo_path, tmp_path, npp_weights):
+def test_npp_method_from_a_checkpoint(photo_path, tmp_path, npp_weights):
     out = tmp_path / "o"
     args = ("evaluate", "--data", photo_path("chelsea"), "--codec", "jpeg", "--qps", "32,42", "--out", out, "--jobs", "1",
             "--json", "--quiet", "--npp-weights")
     summary = json.loads(npp(*args, npp_weights).stdout)
     assert summary["metric"] == "agreement"  # no labels: agreement with the uncompressed prediction
-    assert set(summary["curves"]) == {"jpeg", "npp+jpeg"} and set(summary["bd_rate"]) == {"npp+jpeg"}
+    name = f"npp[weights={npp_weights}]"
+    assert set(summary["curves"]) == {"plain", name} and set(summary["bd_rate"]) == {name}
     results = json.loads((out / "results.json").read_text())
-    assert len(results["config"]["weights_hash"]) == 64
-    npp_rows = [r for r in results["rows"] if r["branch"] == "npp+jpeg"]
+    assert results["config"]["method_keys"]["npp[weights=" + str(npp_weights) + "]"].startswith("npp#")
+    npp_rows = [r for r in results["rows"] if r["method"] == name]
     assert len(npp_rows) == 2 and all(0 <= r["agreement"] <= 1 for r in npp_rows)
 
     # other weights: the npp encodes are redone, the plain ones come from the cache
@@ -194,22 +197,22 @@ def test_npp_branch_from_a_checkpoint(photo_path, tmp_path, npp_weights):
     save_weights(state, other, "npp", config)
     npp(*args, other)
     again = json.loads((out / "results.json").read_text())
-    assert again["config"]["weights_hash"] != results["config"]["weights_hash"]
-    cached = {(r["branch"], r["cached"]) for r in again["rows"] if r["branch"] != "reference"}
-    assert cached == {("jpeg", True), ("npp+jpeg", False)}
+    assert again["config"]["method_keys"] != results["config"]["method_keys"]
+    cached = {(r["method"].split("[")[0], r["cached"]) for r in again["rows"] if r["method"] != "uncompressed"}
+    assert cached == {("plain", True), ("npp", False)}
 
 
-def test_npp_branch_uses_shipped_weights_or_says_why_not(photo_path, tmp_path):
-    SHIPPED_NPP = pytest.importorskip("npp.nn.zoo", reason="npp.nn is not merged yet").SHIPPED_NPP
+def test_npp_method_uses_shipped_weights_or_says_why_not(photo_path, tmp_path):
+    from npp.nn.zoo import SHIPPED_NPP
 
     proc = npp("evaluate", "--data", photo_path("coffee"), "--codec", "jpeg", "--qps", "32,42", "--out", tmp_path,
                "--jobs", "1", "--json", "--quiet")
     curves = json.loads(proc.stdout)["curves"]
     if SHIPPED_NPP.is_file():
-        assert "npp+jpeg" in curves
-    else:  # never a random model: the branch is left out, with the reason
-        assert set(curves) == {"jpeg"}
-        assert "skipping the npp branch" in proc.stderr and "weights" in proc.stderr
+        assert "npp" in curves
+    else:  # never a random model: the method is left out, with the reason
+        assert set(curves) == {"plain"}
+        assert "leaving out the npp method" in proc.stderr and "weights" in proc.stderr
 
 
 def test_info_lists_what_evaluate_measures():
@@ -233,7 +236,7 @@ def test_every_codec_counts_the_bits_npp_encode_writes(codec, photo_path, tmp_pa
     photo = photo_path("chelsea")
     proc = npp("evaluate", "--data", photo, "--codec", codec, "--qps", "32,40", "--out", tmp_path / "o", "--jobs", "1",
                "--no-npp", "--quiet", "--json")
-    curve = json.loads(proc.stdout)["curves"][codec]
+    curve = json.loads(proc.stdout)["curves"]["plain"]
     for qp, bpp in zip(curve["qp"], curve["bpp"]):
         row = json.loads(npp("encode", "--codec", codec, "--qp", qp, photo, "-o", tmp_path / f"{qp}", "--json").stdout)
         assert bpp == pytest.approx(row["bpp"], rel=1e-12)

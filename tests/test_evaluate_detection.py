@@ -34,17 +34,17 @@ def test_map_against_coco_annotations(darknet, tmp_path):
     summary, results = evaluate(darknet, tmp_path / "coco", "--coco", COCO)
     assert (summary["task"], summary["metric"]) == ("det", "map")
     assert (tmp_path / "coco" / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    curve = results["curves"]["jpeg"]
+    curve = results["curves"]["plain"]
     assert all(0.0 <= v <= 1.0 for v in curve["map"] + curve["map50"])
     assert curve["map50"][0] >= curve["map"][0] > 0.3  # NanoDet finds the hand-boxed objects
     assert curve["map"][0] >= curve["map"][1]  # quality 98 keeps at least what QP 44 keeps
-    rows = [r for r in results["rows"] if r["branch"] == "jpeg"]
+    rows = [r for r in results["rows"] if r["method"] == "plain"]
     assert all(d["box"][2] <= r["width"] and d["box"][3] <= r["height"] for r in rows for d in r["detections"])
 
 
 def test_map_against_the_uncompressed_detections(darknet, tmp_path):
     summary, results = evaluate(darknet, tmp_path / "self")
-    near_lossless, low = summary["curves"]["jpeg"]["map"]
+    near_lossless, low = summary["curves"]["plain"]["map"]
     assert near_lossless > 0.7 and near_lossless > low
 
 

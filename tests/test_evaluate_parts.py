@@ -1,4 +1,4 @@
-"""The pieces under `npp evaluate`: metrics, crops, branches, the encode cache, labels
+"""The pieces under `npp evaluate`: metrics, crops, protocols, the encode cache, labels
 and sharding, on real photos and the real JPEG codec."""
 import math
 
@@ -9,8 +9,7 @@ import torch
 from npp.codecs import create_codec
 from npp.errors import NppError
 from npp.evaluate import metrics
-from npp.evaluate.branches import PLAIN, Branch, parse_baselines
-from npp.evaluate.cache import EncodeCache, encode_key, pixels_hash
+from npp.methods.cache import EncodeCache, encode_key, pixels_hash
 from npp.evaluate.crops import CROP, crops
 from npp.evaluate.dataset import label_index, load_items, parse_shard
 
@@ -65,25 +64,31 @@ def test_crops_follow_the_protocol(photo):
     assert not np.array_equal(c[1], c[2])  # left and right corners differ
 
 
-def test_baseline_names_and_parsing():
-    bs = parse_baselines("blur:0.6,blur:1.0,blur:1.5,down:2")
-    assert [b.name("bpg") for b in bs] == ["blur0.6+bpg", "blur1.0+bpg", "blur1.5+bpg", "down2+bpg"]
-    assert PLAIN.name("jpeg") == "jpeg" and Branch("npp").name("jpeg") == "npp+jpeg"
-    assert parse_baselines("") == []
-    for bad in ("blur", "blur:x", "sharpen:1", "down:1", "blur:1,blur:1"):
-        with pytest.raises(NppError):
-            parse_baselines(bad)
+def test_protocols_give_the_codec_and_the_model_what_they_promise(photo):
+    from npp.evaluate.protocol import classifier_view, detector_input, source
+
+    a = photo("chelsea")
+    assert source(a, "full", "cls") is a and classifier_view(a, "full").shape == (5, CROP, CROP, 3)
+    m = source(a, "model-input", "cls")
+    assert m.shape == (CROP, CROP, 3) and np.array_equal(m, crops(a, ("center",))[0])  # the classifier's centre crop
+    assert classifier_view(m, "model-input").shape == (1, CROP, CROP, 3)
+    assert detector_input(a, 416).shape == (416, 416, 3) and max(detector_input(a, None).shape) == 451
 
 
-def test_blur_and_down_branches_keep_size_and_lower_the_rate(photo):
-    a = photo("coffee")
-    jpeg = create_codec("jpeg")
-    plain = jpeg.encode(a, 32).nbytes
-    for b in parse_baselines("blur:1.0,down:2"):
-        pre = b.prefilter(a)
-        enc = jpeg.encode(pre, 32)
-        assert enc.nbytes < plain
-        assert b.postfilter(jpeg.decode(enc.data), a.shape).shape == a.shape
+def test_confidence_and_detection_f1():
+    ref = torch.tensor([[4.0, 1.0, 0.0]])
+    assert metrics.class_confidence(ref, ref)[0] == pytest.approx(float(torch.softmax(ref, 1)[0, 0]))
+    assert metrics.class_confidence(ref, torch.tensor([[0.0, 9.0, 0.0]]))[0] < 0.01
+
+    def det(label, box, score=0.9):
+        return {"label": label, "box": box, "score": score}
+
+    boxes = [det("cat", [0, 0, 100, 100]), det("dog", [200, 200, 300, 300])]
+    assert metrics.detection_f1(boxes, boxes) == 1.0 and metrics.detection_f1([], []) == 1.0
+    assert metrics.detection_f1(boxes, []) == 0.0
+    assert metrics.detection_f1(boxes, [det("cat", [5, 5, 100, 100])]) == pytest.approx(2 / 3)
+    assert metrics.detection_f1(boxes, [det("dog", [0, 0, 100, 100])]) == 0.0  # right place, wrong label
+    assert metrics.detection_f1(boxes, [det("cat", [60, 60, 160, 160])]) == 0.0  # IoU below 0.5
 
 
 def test_cache_keys_separate_everything_that_changes_bytes(photo, tmp_path):
@@ -93,7 +98,7 @@ def test_cache_keys_separate_everything_that_changes_bytes(photo, tmp_path):
     assert base == encode_key(h, "jpeg", 32, {}, "plain")
     others = {encode_key(h, "jpeg", 33, {}, "plain"), encode_key(h, "bpg", 32, {}, "plain"),
               encode_key(h, "jpeg", 32, {"quality": 50}, "plain"), encode_key(h, "jpeg", 32, {}, "blur:1.0"),
-              encode_key(h, "jpeg", 32, {}, "npp", "w1"), encode_key(h, "jpeg", 32, {}, "npp", "w2")}
+              encode_key(h, "jpeg", 32, {}, "npp#w1"), encode_key(h, "jpeg", 32, {}, "npp#w2")}
     assert base not in others and len(others) == 6
     cache = EncodeCache(tmp_path)
     assert cache.get(base, ".jpg") is None

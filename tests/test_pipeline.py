@@ -61,47 +61,64 @@ def test_safe_stem_never_names_a_path():
 @pytest.mark.parametrize("codec", AVAILABLE)
 def test_compare_writes_real_files(pipeline, photo_path, tmp_path, codec):
     photo = load_photo(photo_path("astronaut"), "astronaut.png")
-    res = pipeline.compare(photo, codec, 36, tmp_path)
+    res = pipeline.compare(photo, codec, 36, tmp_path, methods=["plain", "npp", "down:2"], heatmaps=False)
     c = create_codec(codec)
-    data = res.plain.file.read_bytes()
-    assert res.plain.file.parent == tmp_path and res.plain.file.suffix == c.extension
+    plain = res.methods["plain"]
+    data = plain.file.read_bytes()
+    assert plain.file.parent == tmp_path and plain.file.name == f"astronaut_{codec}_qp36{c.extension}"
     assert data == c.encode(photo.rgb, 36).data  # deterministic real encode, bytes counted = bytes written
     s = res.summary()
-    assert s["original"]["bytes"] == len(data)
-    assert s["original"]["bpp"] == 8 * len(data) / (512 * 512)
-    assert np.array_equal(res.plain.decoded, c.decode(data))
-    assert s["original"]["psnr"] == pytest.approx(psnr(photo.rgb, res.plain.decoded), abs=1e-3)
-    if res.npp is None:
-        assert any("NPP branch unavailable" in n for n in res.notes)
-    else:
-        assert res.npp.file.read_bytes() == c.encode(res.filtered, 36).data
-        assert res.difference.shape == photo.rgb.shape
+    assert list(s["methods"]) == ["plain", "npp", "down:2"]
+    assert s["methods"]["plain"]["bytes"] == len(data) and s["methods"]["plain"]["bytes_vs_plain"] == 0.0
+    assert s["methods"]["plain"]["bpp"] == 8 * len(data) / (512 * 512)
+    assert np.array_equal(plain.coded.decoded, c.decode(data))
+    assert s["methods"]["plain"]["psnr"] == pytest.approx(psnr(photo.rgb, plain.coded.decoded), abs=1e-3)
+    npp = res.methods["npp"]
+    assert npp.file.read_bytes() == c.encode(npp.coded.sent, 36).data  # the file codes what NPP sent
+    down = res.methods["down:2"]
+    assert down.coded.decoded.shape == photo.rgb.shape and down.coded.sent.shape == (256, 256, 3)
+    assert s["methods"]["down:2"]["bpp"] == 8 * down.file.stat().st_size / (512 * 512)  # original pixels
+    assert s["methods"]["down:2"]["bytes_vs_plain"] < 0
+    assert ("jpeg_quality" in s) == (codec == "jpeg")
 
 
-def test_original_analysis_is_cached_across_qps(pipeline, photo_path, tmp_path):
-    photo = load_photo(photo_path("rocket"), "rocket.jpg")
-    first = pipeline.compare(photo, "jpeg", 30, tmp_path)
-    second = pipeline.compare(photo, "jpeg", 40, tmp_path)
-    assert "original_analysis" in first.timings and "original_analysis" not in second.timings
-    assert second.original is first.original
-    assert second.summary()["original"]["bytes"] < first.summary()["original"]["bytes"]
+def test_vision_results_and_verdicts(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("chelsea"), "chelsea.png")
+    res = pipeline.compare(photo, "jpeg", 30, tmp_path, methods=["plain", "blur:1.0"], heatmaps=True)
+    s = res.summary()
+    top5 = s["uncompressed"]["top5"]
+    assert len(top5) == 5 and "cat" in " ".join(p["label"] for p in top5).lower()
+    for name, m in s["methods"].items():
+        assert set(m) == {"bpp", "bytes", "bytes_vs_plain", "psnr", "kl", "confidence", "top1_kept", "top5",
+                          "detections", "detections_kept", "file"}
+        assert m["top1_kept"] is True and 0 <= m["kl"] < 0.5 and 0 < m["confidence"] <= 1
+        assert 0 <= m["detections_kept"] <= 1 and isinstance(m["detections"], list)
+        r = res.methods[name]
+        assert r.analysis.cam_classifier.shape == photo.rgb.shape and r.error_map.shape == photo.rgb.shape
+    assert res.uncompressed.cam_classifier.shape == photo.rgb.shape
 
 
 def test_revisited_qp_is_served_from_the_cache_with_its_own_file(pipeline, photo_path, tmp_path):
     photo = load_photo(photo_path("coffee"), "coffee.png")
-    a = pipeline.compare(photo, "jpeg", 33, tmp_path / "a")
-    b = pipeline.compare(photo, "jpeg", 33, tmp_path / "b")
-    assert "encode_plain" in a.timings and "encode_plain" not in b.timings
-    assert b.plain.file.parent == tmp_path / "b" and b.plain.file.read_bytes() == a.plain.file.read_bytes()
+    a = pipeline.compare(photo, "jpeg", 33, tmp_path / "a", methods=["plain"], heatmaps=False)
+    b = pipeline.compare(photo, "jpeg", 33, tmp_path / "b", methods=["plain"], heatmaps=False)
+    assert "evaluate" in a.timings and "evaluate" not in b.timings
+    assert b.methods["plain"].file.parent == tmp_path / "b"
+    assert b.methods["plain"].file.read_bytes() == a.methods["plain"].file.read_bytes()
     assert b.summary() == a.summary()
 
 
-def test_compare_refuses_bad_codec_and_qp(pipeline, photo_path, tmp_path):
+def test_compare_refuses_bad_codec_qp_and_methods(pipeline, photo_path, tmp_path):
     photo = load_photo(photo_path("chelsea"), "chelsea.png")
     with pytest.raises(NppError, match="unknown codec"):
         pipeline.compare(photo, "webp", 37, tmp_path)
-    with pytest.raises(NppError, match="QP"):
-        pipeline.compare(photo, "jpeg", 60, tmp_path)
+    for qp in (60, 37.5, "abc", None):
+        with pytest.raises(NppError, match="QP"):
+            pipeline.compare(photo, "jpeg", qp, tmp_path)
+    with pytest.raises(NppError, match="unknown method"):
+        pipeline.compare(photo, "jpeg", 37, tmp_path, methods=["plain", "sharpen:2"])
+    with pytest.raises(NppError, match="at most"):
+        pipeline.compare(photo, "jpeg", 37, tmp_path, methods=[f"blur:{s}" for s in range(1, 9)])
 
 
 def test_lru_cache_drops_the_oldest_and_computes_once():

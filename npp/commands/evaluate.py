@@ -37,6 +37,8 @@ def evaluation_methods(args: argparse.Namespace) -> list:
     from npp.methods import create_method, create_methods
 
     methods = [create_method("plain")]
+    if args.npp_weights and not Path(args.npp_weights).is_file():
+        raise NppError(f"--npp-weights {args.npp_weights}: no such file")
     if not args.no_npp:
         try:
             methods.append(create_method("npp" if not args.npp_weights else f"npp[weights={args.npp_weights}]"))

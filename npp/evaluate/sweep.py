@@ -276,7 +276,7 @@ def spec_config(spec: SweepSpec, tasks: Sequence[str], **extra: object) -> dict:
     name (weights), so results made with other weights never mix."""
     return {"codec": spec.codec, "codec_options": dict(spec.codec_options), "qps": list(spec.qps),
             "task": spec.task, "tasks": sorted(tasks), "protocol": spec.protocol,
-            "methods": [m.name for m in spec.methods],
+            "methods": [m.name for m in spec.methods], "baselines": [m.name for m in spec.methods if m.baseline],
             "method_keys": {m.name: m.key for m in spec.methods if m.key != m.name},
             "msssim": spec.msssim, **extra}
 

@@ -59,6 +59,11 @@ class Method(ABC):
     def prepare(self, rgb: np.ndarray, qp: int) -> Prepared:
         """What the codec gets for this HxWx3 uint8 photo and QP."""
 
+    def original_shape(self, decoded_shape: Sequence[int]) -> Optional[tuple]:
+        """The (H, W) a receiver restores to when only the decoded image is known, or None
+        when the method cannot tell (the original size must then be sent along)."""
+        return tuple(decoded_shape[:2])
+
     def restore(self, decoded: np.ndarray, shape: Sequence[int]) -> np.ndarray:
         """What the receiver uses: the decoded pixels at the original `shape` (H, W, ...)."""
         return resize_to(decoded, shape)

@@ -2,7 +2,7 @@
 decoded image back (bicubic). Bits are still divided by the original photo's pixels."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -33,6 +33,9 @@ class Down(Method):
     @property
     def name(self) -> str:
         return f"down:{self.factor:g}" if self.factor.is_integer() else f"down:{fmt(self.factor)}"
+
+    def original_shape(self, decoded_shape: Sequence[int]) -> Optional[tuple]:
+        return round(decoded_shape[0] * self.factor), round(decoded_shape[1] * self.factor)
 
     def prepare(self, rgb: np.ndarray, qp: int) -> Prepared:
         return Prepared(downscale(rgb, self.factor))

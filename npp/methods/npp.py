@@ -27,7 +27,9 @@ class Npp(Method):
     uses_models = True
     description = "the neural pre-processor (NPP) filters the photo for the QP, then the codec"
 
-    def __init__(self, weights: Optional[str] = None, device: Optional[str] = None) -> None:
+    def __init__(self, weights: Optional[str] = None, device: Optional[str] = None, shown_as: Optional[str] = None) -> None:
+        """`shown_as` names the method in results instead of its spec: the app shows a Train-tab
+        checkpoint as "npp" without putting a server path in what visitors see."""
         from npp.nn.zoo import SHIPPED_NPP
 
         self.weights = None if weights is None else str(weights)
@@ -37,6 +39,7 @@ class Npp(Method):
             raise NppError(f"method npp: {where}: no such file" if weights is not None else
                            f"method npp: {where}; train some with `npp train` and use npp[weights=PATH]")
         self.device = device
+        self.shown_as = shown_as
         self._hash: Optional[str] = None
 
     @classmethod
@@ -48,6 +51,8 @@ class Npp(Method):
 
     @property
     def name(self) -> str:
+        if self.shown_as:
+            return self.shown_as
         return "npp" if self.weights is None else f"npp[weights={self.weights}]"
 
     @property

@@ -4,7 +4,7 @@ input size would send: a classifier that sees a 256 px shorter side cannot use m
 whose shorter side is already SIDE or less go to the codec as they are."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -34,6 +34,9 @@ class Resize(Method):
     @property
     def name(self) -> str:
         return f"resize:{self.side}"
+
+    def original_shape(self, decoded_shape: Sequence[int]) -> Optional[tuple]:
+        return None  # any photo with a larger shorter side comes out at SIDE
 
     def prepare(self, rgb: np.ndarray, qp: int) -> Prepared:
         return Prepared(resize_shorter_side(rgb, self.side, Image.LANCZOS, enlarge=False))

@@ -34,7 +34,7 @@ def pre_distortion(filtered: torch.Tensor, original: torch.Tensor, low_weight: f
     return mse + low_weight * low
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def batch_psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-image PSNR in dB of [0, 1] images."""
     mse = ((a.float() - b.float()) ** 2).flatten(1).mean(1).clamp_min(1e-10)
     return -10.0 * torch.log10(mse)

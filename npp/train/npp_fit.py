@@ -28,7 +28,7 @@ from npp.nn.zoo import SHIPPED_PROXY, build_npp
 from npp.train.calibration import rate_gains
 from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, RunConfig
-from npp.train.losses import machine_distortion, pre_distortion, psnr
+from npp.train.losses import batch_psnr, machine_distortion, pre_distortion
 from npp.train.runlog import RunDir
 from npp.vision import create_model
 
@@ -79,7 +79,7 @@ def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: to
     rate = torch.log(bpp.clamp_min(1e-4)) if log_rate else bpp
     loss = (rate + lam * d_machine + beta * d_pre).mean()
     stats = {"loss": loss.item(), "bpp": bpp.mean().item(), "d_machine": d_machine.mean().item(),
-             "d_pre": d_pre.mean().item(), "psnr_pre": psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
+             "d_pre": d_pre.mean().item(), "psnr_pre": batch_psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
              "lambda": lam, "qp": qp.float().mean().item(),
              "npp_fwd_s": t1 - t0, **st.times, "vision_fwd_s": t4 - t3}
     return loss, stats, target

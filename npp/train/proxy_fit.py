@@ -18,7 +18,7 @@ from npp.nn.proxy import create_proxy
 from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, RunConfig
 from npp.train.runlog import RunDir
-from npp.train.losses import psnr
+from npp.train.losses import batch_psnr
 
 DEFAULT_QPS = list(range(26, 44))
 
@@ -50,7 +50,7 @@ def proxy_loss(proxy: nn.Module, real: RealCodec, x: torch.Tensor, qp: torch.Ten
     stats = {"loss": loss.item(), "rate_err": rate_err.mean().item(),
              "abs_pct_err": (100 * (p_bpp - bpp).abs() / bpp).mean().item(),
              "real_bpp": bpp.mean().item(), "proxy_bpp": p_bpp.mean().item(),
-             "psnr_proxy_vs_real": psnr(x_hat, dec).mean().item(), "psnr_real": psnr(dec, x).mean().item(),
+             "psnr_proxy_vs_real": batch_psnr(x_hat, dec).mean().item(), "psnr_real": batch_psnr(dec, x).mean().item(),
              "codec_s": t1 - t0, "proxy_fwd_s": t2 - t1}
     return loss, stats
 

@@ -1,0 +1,76 @@
+"""What the app's pages call, built once per process and nothing of it at import time: the
+compare pipeline (models), the private folder for per-request files, the training job runner.
+`Services.from_env()` only reads settings; models load in `start()` (before the server opens)
+or on the first request, so importing `app` in a test loads nothing."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from npp.jobs import JobRunner, public_mode
+from npp.runtime import tune_allocator
+from npp.tempstore import TempStore
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASSETS = REPO_ROOT / "assets"
+EXAMPLES = [ASSETS / n for n in ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg")]
+
+
+@dataclass
+class Services:
+    public: bool
+    jobs_dir: Path
+    _pipeline: object = None
+    _files: Optional[TempStore] = None
+    _jobs: Optional[JobRunner] = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @classmethod
+    def from_env(cls) -> "Services":
+        """Settings from the environment: NPP_PUBLIC (no training, small uploads), NPP_JOBS_DIR."""
+        return cls(public=public_mode(), jobs_dir=Path(os.environ.get("NPP_JOBS_DIR") or REPO_ROOT / "runs" / "app-jobs"))
+
+    @property
+    def training(self) -> bool:
+        return not self.public
+
+    @property
+    def max_upload(self) -> str:
+        return "5mb" if self.public else "50mb"
+
+    @property
+    def pipeline(self):
+        """The compare pipeline (vision models and NPP), loaded on first use."""
+        with self._lock:
+            if self._pipeline is None:
+                tune_allocator()  # before the models load: keeps the classifier at its fast speed
+                from npp.pipeline import ComparePipeline
+
+                self._pipeline = ComparePipeline(encode_cache=self.files.new_dir())
+            return self._pipeline
+
+    @property
+    def files(self) -> TempStore:
+        """Private per-request folders (the real codec files users download)."""
+        with self._lock:
+            if self._files is None:
+                self._files = TempStore()
+            return self._files
+
+    @property
+    def jobs(self) -> Optional[JobRunner]:
+        """The training job runner (None in public mode), started on first use."""
+        if not self.training:
+            return None
+        with self._lock:
+            if self._jobs is None:
+                self._jobs = JobRunner(self.jobs_dir)
+            return self._jobs
+
+    def start(self) -> None:
+        """Load everything before the server opens, so the first visitor does not wait."""
+        self.pipeline  # noqa: B018  (loads the models)
+        self.jobs  # noqa: B018  (re-attaches to jobs a previous server left running)
