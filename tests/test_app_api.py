@@ -1,5 +1,5 @@
-"""The running app through its API (`gradio_client`): /compare's JSON summary and real files,
-agreement with `npp encode`, and the error paths a user can hit."""
+"""The running app through its public API (`gradio_client`): /compare_json and /curves_json,
+agreement with `npp compress`, and the error paths a user can hit."""
 from __future__ import annotations
 
 import io
@@ -29,65 +29,58 @@ def client(tmp_path_factory):
         yield Client(url, verbose=False)
 
 
-def compare(client, path, codec="jpeg", qp=37):
+def compare(client, path, codec="jpeg", qp=37, methods="plain,npp"):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(path)), codec, qp, api_name="/compare")
+    return client.predict(handle_file(str(path)), codec, qp, methods, api_name="/compare_json")
 
 
-def summary_of(out) -> dict:
-    return out[20]
-
-
-def cli_encode(path: Path, codec: str, qp: int, out: Path) -> dict:
-    r = subprocess.run([sys.executable, "-m", "npp", "encode", str(path), "-o", str(out), "--codec", codec,
-                        "--qp", str(qp), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def cli_compress(path: Path, method: str, codec: str, qp: int, out: Path) -> dict:
+    r = subprocess.run([sys.executable, "-m", "npp", "compress", "--method", method, str(path), "-o", str(out),
+                        "--codec", codec, "--qp", str(qp), "--json"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.splitlines()[0])
 
 
 @pytest.mark.parametrize("codec", AVAILABLE)
-def test_compare_matches_npp_encode(client, photo_path, tmp_path, codec):
+def test_compare_json_matches_npp_compress(client, photo_path, tmp_path, codec):
     src = photo_path("chelsea")
-    out = compare(client, src, codec, 37)
-    s = summary_of(out)
-    assert set(s) == {"codec", "qp", "original", "npp"}
-    assert s["codec"] == codec and s["qp"] == 37
-    assert set(s["original"]) == {"bpp", "bytes", "psnr", "top5", "detections"}
-    ref = cli_encode(src, codec, 37, tmp_path / f"ref{create_codec(codec).extension}")
-    assert s["original"]["bytes"] == ref["bytes"]
-    assert s["original"]["bpp"] == ref["bpp"]
-    # the download is the real file: byte for byte what `npp encode` writes
-    assert Path(out[6]).read_bytes() == Path(ref["output"]).read_bytes()
-    assert Path(out[6]).suffix == create_codec(codec).extension
-    assert 20 < s["original"]["psnr"] < 50
-
-
-def test_npp_branch_spends_fewer_bits(client, photo_path):
-    s = summary_of(compare(client, photo_path("chelsea"), AVAILABLE[0], 37))
-    if s["npp"] is None:
-        pytest.skip("no shipped NPP weights in this checkout")
-    assert set(s["npp"]) == set(s["original"])
-    assert s["npp"]["bpp"] < s["original"]["bpp"]
+    methods = ["plain", "npp", "blur:1.0", "down:2", "resize:256"]
+    s = compare(client, src, codec, 37, ",".join(methods))
+    assert set(s) == {"codec", "qp", "uncompressed", "methods"} | ({"jpeg_quality"} if codec == "jpeg" else set())
+    assert s["codec"] == codec and s["qp"] == 37 and list(s["methods"]) == methods
+    assert set(s["uncompressed"]) == {"top5", "detections"}
+    for m in methods:
+        ref = cli_compress(src, m, codec, 37, tmp_path / f"{m.replace(':', '_')}{create_codec(codec).extension}")
+        assert s["methods"][m]["bytes"] == ref["bytes"] and s["methods"][m]["bpp"] == ref["bpp"], m
+        assert 15 < s["methods"][m]["psnr"] < 50
+    assert s["methods"]["npp"]["bpp"] < s["methods"]["plain"]["bpp"]
+    assert s["methods"]["plain"]["file"] == f"chelsea_{codec}_qp37{create_codec(codec).extension}"
 
 
 def test_vision_results_in_summary(client, photo_path):
-    out = compare(client, photo_path("chelsea"), "jpeg", 30)
-    s = summary_of(out)
-    notes = out[19]
-    if s["original"]["top5"] is None:
-        assert "classifier unavailable" in notes
-        pytest.skip("no classifier in this checkout")
-    top5 = s["original"]["top5"]
+    s = compare(client, photo_path("chelsea"), "jpeg", 30)
+    top5 = s["uncompressed"]["top5"]
     assert len(top5) == 5 and {"label", "prob"} <= set(top5[0])
     assert "cat" in " ".join(p["label"] for p in top5).lower()
-    assert isinstance(s["original"]["detections"], list)
+    plain = s["methods"]["plain"]
+    assert plain["top1_kept"] is True and plain["kl"] >= 0 and isinstance(plain["detections"], list)
 
 
 def test_qp_moves_bits(client, photo_path):
-    low = summary_of(compare(client, photo_path("coffee"), "jpeg", 25))["original"]["bpp"]
-    high = summary_of(compare(client, photo_path("coffee"), "jpeg", 45))["original"]["bpp"]
+    low = compare(client, photo_path("coffee"), "jpeg", 25, "plain")["methods"]["plain"]["bpp"]
+    high = compare(client, photo_path("coffee"), "jpeg", 45, "plain")["methods"]["plain"]["bpp"]
     assert high < low
+
+
+def test_curves_json(client, photo_path):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(photo_path("chelsea"))), "jpeg", "30 40", "plain,down:2",
+                         api_name="/curves_json")
+    assert out["codec"] == "jpeg" and set(out["curves"]) == {"plain", "down:2"}
+    assert out["curves"]["plain"]["qp"] == [30, 40] and set(out["bd_rates"]) >= {"kl", "psnr"}
 
 
 def test_concurrent_users_get_their_own_results(client, photo_path):
@@ -97,7 +90,7 @@ def test_concurrent_users_get_their_own_results(client, photo_path):
     def call(name):
         from gradio_client import Client
 
-        results[name] = summary_of(compare(Client(client.src, verbose=False), photo_path(name), "jpeg", 33))
+        results[name] = compare(Client(client.src, verbose=False), photo_path(name), "jpeg", 33, "plain")
 
     threads = [threading.Thread(target=call, args=(n,)) for n in names]
     for t in threads:
@@ -107,7 +100,7 @@ def test_concurrent_users_get_their_own_results(client, photo_path):
     codec = create_codec("jpeg")
     for n in names:
         rgb = np.asarray(Image.open(photo_path(n)).convert("RGB"))
-        assert results[n]["original"]["bytes"] == codec.encode(rgb, 33).nbytes
+        assert results[n]["methods"]["plain"]["bytes"] == codec.encode(rgb, 33).nbytes
 
 
 def _save(tmp_path, name, img: Image.Image, **kw) -> Path:
@@ -127,10 +120,11 @@ def test_image_modes_are_accepted(client, photo, tmp_path):
         "grey16.png": (grey16, {}),
         "palette.gif": (img.convert("P"), {}),
     }
+    plain_bytes = create_codec("jpeg").encode(rgb, 37).nbytes
     for name, (im, kw) in cases.items():
-        out = compare(client, _save(tmp_path, name, im, **kw))
-        assert summary_of(out)["original"]["bytes"] > 0, name
-        assert np.asarray(Image.open(out[0])).shape[:2] == rgb.shape[:2], name
+        s = compare(client, _save(tmp_path, name, im, **kw), methods="plain")
+        assert 0 < s["methods"]["plain"]["bytes"], name
+        assert abs(s["methods"]["plain"]["bytes"] - plain_bytes) < plain_bytes, name  # the photo's own size
 
 
 def test_exif_rotation_is_applied(client, photo, tmp_path):
@@ -138,19 +132,17 @@ def test_exif_rotation_is_applied(client, photo, tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     p = _save(tmp_path, "rotated.jpg", Image.fromarray(rgb), exif=exif, quality=95)
-    out = compare(client, p)
-    h, w = np.asarray(Image.open(out[0])).shape[:2]
-    assert (w, h) == (rgb.shape[0], rgb.shape[1])
+    s = compare(client, p, methods="plain")
+    w, h = rgb.shape[0], rgb.shape[1]  # displayed upright: 300 wide, 451 high
+    assert s["methods"]["plain"]["bpp"] == pytest.approx(8 * s["methods"]["plain"]["bytes"] / (w * h))
 
 
 def test_huge_image_is_downscaled_with_a_note(client, photo, tmp_path):
     big = Image.fromarray(photo("astronaut")).resize((2000, 1500))
-    out = compare(client, _save(tmp_path, "big.png", big))
-    h, w = np.asarray(Image.open(out[0])).shape[:2]
-    assert w * h <= APP_MAX_PIXELS and abs(w / h - 2000 / 1500) < 0.01
-    assert "Downscaled from 2000x1500" in out[19]
-    assert summary_of(out)["original"]["bpp"] == pytest.approx(
-        8 * summary_of(out)["original"]["bytes"] / (w * h))
+    s = compare(client, _save(tmp_path, "big.png", big), methods="plain")
+    w, h = 1182, 886  # downscaled to fit APP_MAX_PIXELS, aspect kept
+    assert w * h <= APP_MAX_PIXELS
+    assert s["methods"]["plain"]["bpp"] == pytest.approx(8 * s["methods"]["plain"]["bytes"] / (w * h))
 
 
 @pytest.mark.parametrize("case,message", [
@@ -179,20 +171,22 @@ def test_bad_uploads_give_one_line_errors(client, photo, tmp_path, case, message
     assert message in text and "Traceback" not in text and "\n" not in text.strip()
 
 
-@pytest.mark.parametrize("qp", [-1, 52])
+@pytest.mark.parametrize("qp", [-1, 52, 37.5, None])
 def test_bad_qp_is_refused(client, photo_path, qp):
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match="QP|between|range|maximum|minimum"):
+    with pytest.raises(AppError, match="QP must be an integer in 0..51"):
         compare(client, photo_path("chelsea"), "jpeg", qp)
 
 
-def test_unknown_weights_are_refused(client, photo_path):
-    from gradio_client import handle_file
+@pytest.mark.parametrize("methods,message", [("plain,npp[weights=/etc/passwd]", "cannot be given here"),
+                                             ("sharpen:2", "unknown method"), ("", "at least one method"),
+                                             ("plain blur:1 blur:2 blur:3 blur:4 blur:5 blur:6", "at most")])
+def test_bad_methods_are_refused(client, photo_path, methods, message):
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match="unknown NPP weights"):
-        client.predict(handle_file(str(photo_path("chelsea"))), "jpeg", 37, "/etc/passwd", api_name="/compare")
+    with pytest.raises(AppError, match=message):
+        compare(client, photo_path("chelsea"), "jpeg", 37, methods)
 
 
 def test_public_mode_and_clean_exit(photo, tmp_path):
@@ -208,8 +202,8 @@ def test_public_mode_and_clean_exit(photo, tmp_path):
     with running_app({"NPP_PUBLIC": "1", "TMPDIR": str(tmpdir)}) as url:
         client = Client(url, verbose=False)
         assert "/start_job" not in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-        s = summary_of(compare(client, ROOT / "assets" / "chelsea.png"))
-        assert s["original"]["bytes"] > 0
+        s = compare(client, ROOT / "assets" / "chelsea.png", methods="plain")
+        assert s["methods"]["plain"]["bytes"] > 0
         assert list(tmpdir.glob("npp-app-*/*/chelsea_jpeg_qp37.jpg"))  # the real file, in a private folder
         with pytest.raises(Exception, match="(?i)size|large|413"):
             compare(client, big)
@@ -226,11 +220,10 @@ def test_a_server_path_is_not_an_upload(client, photo_path, tmp_path):
     base = client.src.rstrip("/") + "/gradio_api"
 
     def call(path: str) -> str:
-        data = [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "x.png"}, "jpeg", 37,
-                "shipped", None, None]
-        r = httpx.post(f"{base}/call/compare", json={"data": data}, timeout=60)
+        data = [{"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "x.png"}, "jpeg", 37, "plain"]
+        r = httpx.post(f"{base}/call/compare_json", json={"data": data}, timeout=60)
         assert r.status_code == 200, r.text
-        return httpx.get(f"{base}/call/compare/{r.json()['event_id']}", timeout=300).text
+        return httpx.get(f"{base}/call/compare_json/{r.json()['event_id']}", timeout=300).text
 
     events = call(str(server_file))
     assert "event: error" in events and "event: complete" not in events

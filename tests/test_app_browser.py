@@ -1,7 +1,7 @@
 """End to end in headless Chromium (Debian's /usr/bin/chromium driven by Playwright for
-Python; never `playwright install`): upload a photo, move the QP, read both bpp values off the
-page and check them against `npp encode`; start a short training job and watch it progress.
-Screenshots go to out/screenshots/ (NPP_SCREENSHOT_DIR overrides)."""
+Python; never `playwright install`): upload a photo, move the QP, read each method's bytes off
+the page and check them against `npp compress`; start a short training job and watch it
+progress. Screenshots go to out/screenshots/ (NPP_SCREENSHOT_DIR overrides)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SHOTS = Path(os.environ.get("NPP_SCREENSHOT_DIR", ROOT / "out" / "screenshots"))
-BPP = re.compile(r"([0-9.]+) bpp · ([0-9,]+) bytes")
+BYTES = re.compile(r"bytes\s*\|?\s*([0-9,]+)")
 
 
 @pytest.fixture(scope="module")
@@ -52,44 +52,45 @@ def page(browser, app_url):
     ctx.close()
 
 
-def cli_bytes(path: Path, codec: str, qp: int, out: Path) -> int:
-    r = subprocess.run([sys.executable, "-m", "npp", "encode", str(path), "-o", str(out), "--codec", codec,
-                        "--qp", str(qp), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def cli_bytes(path: Path, method: str, codec: str, qp: int, out: Path) -> int:
+    r = subprocess.run([sys.executable, "-m", "npp", "compress", "--method", method, str(path), "-o", str(out),
+                        "--codec", codec, "--qp", str(qp), "--json"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["bytes"]
 
 
-def metrics(page, elem_id: str):
-    m = BPP.search(page.locator(f"#{elem_id}").inner_text())
-    return (float(m.group(1)), int(m.group(2).replace(",", ""))) if m else None
+def shown_bytes(page, slot: int):
+    m = BYTES.search(page.locator(f"#method-{slot}-numbers").inner_text())
+    return int(m.group(1).replace(",", "")) if m else None
 
 
-def test_upload_move_qp_and_compare_with_npp_encode(page, photo_path, tmp_path):
+def slot_title(page, slot: int) -> str:
+    return page.locator(f"#method-{slot}-title").inner_text()
+
+
+def test_upload_move_qp_and_compare_with_npp_compress(page, photo_path, tmp_path):
     src = photo_path("coffee")
     codec = page.locator("input[type=radio]:checked").first.get_attribute("value") or "jpeg"
-    page.set_input_files("input[type=file]", str(src))
-    page.wait_for_function("document.querySelector('#metrics-plain')?.innerText.includes('bpp')", timeout=180_000)
-    first = metrics(page, "metrics-plain")
-    assert first[1] == cli_bytes(src, codec, 37, tmp_path / "a")
+    page.set_input_files("#upload input[type=file]", str(src))
+    page.wait_for_function("document.querySelector('#method-2-numbers')?.innerText.includes('bytes')",
+                           timeout=300_000)
+    methods = [slot_title(page, i).split(":")[0].strip() for i in range(3)]
+    assert methods[:2] == ["plain", "npp"], methods
+    first = shown_bytes(page, 0)
+    assert first == cli_bytes(src, "plain", codec, 37, tmp_path / "a")
+    assert shown_bytes(page, 2) == cli_bytes(src, "resize:256", codec, 37, tmp_path / "r")
 
     box = page.locator("#qp input[type=number]")
     box.fill("30")
     box.press("Enter")
     page.wait_for_function(
-        f"!document.querySelector('#metrics-plain').innerText.includes('{first[1]:,} bytes')", timeout=180_000)
-    page.wait_for_function("document.querySelector('#metrics-npp')?.innerText.length > 0", timeout=180_000)
-    plain = metrics(page, "metrics-plain")
-    assert plain[1] == cli_bytes(src, codec, 30, tmp_path / "b")
-    assert plain[1] > first[1]
-    npp = metrics(page, "metrics-npp")
-    notes = page.locator("#notes").inner_text()
-    if npp is None:
-        assert "NPP branch unavailable" in notes  # said clearly, never a random model
-    else:
-        assert npp[0] < plain[0]
-    for section in ("Grad-CAM heatmaps", "What NPP removed"):
-        page.get_by_text(section).first.click()
-    page.wait_for_timeout(1000)  # let the opened sections lay out their images
+        f"!document.querySelector('#method-0-numbers').innerText.includes('{first:,}')", timeout=300_000)
+    plain = shown_bytes(page, 0)
+    assert plain == cli_bytes(src, "plain", codec, 30, tmp_path / "b") and plain > first
+    assert shown_bytes(page, 1) < plain  # NPP spends fewer bits
+    assert "plain" in page.locator("#verdict").inner_text()
+    page.wait_for_timeout(3000)  # let the heatmaps step lay out its images
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
 
@@ -97,7 +98,7 @@ def test_upload_move_qp_and_compare_with_npp_encode(page, photo_path, tmp_path):
 def test_bad_upload_shows_a_message(page, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
-    page.set_input_files("input[type=file]", str(bad))
+    page.set_input_files("#upload input[type=file]", str(bad))
     toast = page.get_by_text(re.compile("not a readable image"))
     toast.first.wait_for(timeout=60_000)
     assert "Traceback" not in page.content()
