@@ -67,7 +67,7 @@ def training_step(codec: str, options: dict, width: float, batch: int, crop: int
     from npp.nn.proxy import ProxyCodec
     from npp.train.data import PhotoCrops
     from npp.train.npp_fit import npp_loss
-    from npp.train.teacher import load_teacher
+    from npp.vision import create_model
 
     import tempfile
 
@@ -82,7 +82,7 @@ def training_step(codec: str, options: dict, width: float, batch: int, crop: int
     npp = NPP(width)
     proxy = ProxyCodec().requires_grad_(False)
     st = StraightThroughCodec(proxy, RealCodec(codec, options, workers=2))
-    teacher = load_teacher(None, "cls", torch.device("cpu"))
+    teacher = create_model(task="cls", device=torch.device("cpu"))
     opt = torch.optim.Adam(npp.parameters(), lr=1e-4)
     rows = []
     try:

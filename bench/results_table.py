@@ -1,4 +1,4 @@
-"""Markdown tables of an `npp evaluate` results.json, for the README: the curves (bpp, PSNR,
+"""Markdown tables of an `npp evaluate` results.json, for the docs: the curves (bpp, PSNR,
 KL, agreement/accuracy per QP) and the BD-rates against the plain codec with their 95%
 bootstrap intervals.
 

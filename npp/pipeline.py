@@ -160,7 +160,7 @@ class CompareResult:
     timings: dict
 
     def summary(self) -> dict:
-        """The JSON object of `/compare_json` (field names documented in the README)."""
+        """The JSON object of `/compare_json` (field names documented in docs/app.md)."""
         plain = self.methods.get("plain")
         plain_bytes = plain.coded.nbytes if plain else None
         out = {"codec": self.codec, "qp": self.qp}

@@ -1,4 +1,4 @@
-"""Shared fixtures: real photos from packages the test set-up installs (NOTES §4)."""
+"""Shared fixtures: real photos from packages the test set-up installs (tests/data/README.md)."""
 from __future__ import annotations
 
 import os

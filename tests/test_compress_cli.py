@@ -1,4 +1,4 @@
-"""`npp compress` / `npp decompress` through the CLI: real files for every method the issue
+"""`npp compress` / `npp decompress` through the CLI: real files for every method the docs
 names on every codec, `plain` byte-identical to `npp encode`, the documented JSON fields."""
 from __future__ import annotations
 

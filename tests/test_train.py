@@ -22,7 +22,7 @@ from npp.nn.proxy import ProxyCodec
 from npp.train.data import PhotoCrops
 from npp.train.npp_fit import npp_loss
 from npp.train.proxy_fit import ProxyConfig, proxy_loss, train_proxy
-from npp.train.teacher import load_teacher
+from npp.vision import create_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +78,7 @@ def test_npp_steps_lower_the_loss_on_a_fixed_batch(data_dir):
         npp.unet.out.weight.normal_(std=0.05)
     proxy = ProxyCodec(16, 24).requires_grad_(False)
     st = StraightThroughCodec(proxy, RealCodec("jpeg"))
-    teacher = load_teacher(None, "cls", torch.device("cpu"))
+    teacher = create_model(task="cls", device="cpu")
     opt = torch.optim.Adam(npp.parameters(), lr=1e-3)
     log = []
     for i in range(12):
@@ -100,12 +100,13 @@ def test_log_rate_loss_is_log_of_the_real_bpp_with_the_gradient_divided_by_it(da
     x0 = torch.from_numpy(PhotoCrops(data_dir, crop=64).batch(0, 0, 0, 2))
     qp = torch.tensor([28, 41])
     st = StraightThroughCodec(ProxyCodec(16, 24).requires_grad_(False), RealCodec("jpeg"))
-    teacher = load_teacher(None, "cls", torch.device("cpu"))
+    teacher = create_model(task="cls", device="cpu")
     grads, losses, bpps = [], [], []
     for log_rate in (False, True):
         x = x0.clone().requires_grad_(True)
         torch.manual_seed(0)  # the proxy's quantisation noise
-        loss, stats, _ = npp_loss(lambda im, q: im, st, teacher, x, qp, lam=0.0, beta=0.0, low_weight=0.0,
+        loss, stats, _ = npp_loss(lambda im, q, s, with_offsets: (im, None), st, teacher, x, qp, lam=0.0, beta=0.0,
+                                  low_weight=0.0,
                                   log_rate=log_rate)
         loss.backward()
         grads.append(x.grad)

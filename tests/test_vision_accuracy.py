@@ -13,7 +13,7 @@ from npp.torchutil import to_tensor
 from vision_labels import detection_boxes, imagenet_labels
 
 # The issue asks for 16/20 of the default offline classifier (Lite1); Lite0, the faster
-# alternative, gets 15/20 on this set (README, "Vision models").
+# alternative, gets 15/20 on this set (docs/vision.md).
 MIN_TOP1 = {"efficientnet_lite1": 16, "efficientnet_lite0": 15}
 
 

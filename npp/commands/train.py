@@ -63,10 +63,16 @@ def run_train(args: argparse.Namespace) -> int:
         raise NppError(f"--keep-tone must be a sigma in 0..16 (0 = off), got {args.keep_tone}")
     if not 0 <= args.lowpass <= 2:
         raise NppError(f"--lowpass must be a sigma in 0..2 (0 = off), got {args.lowpass}")
+    if not 0 <= args.qp_map <= 12:
+        raise NppError(f"--qp-map must be a largest QP offset in 0..12 (0 = off), got {args.qp_map}")
+    if args.max_side < args.crop or not 0 < args.min_scale <= 1:
+        raise NppError("--max-side must be at least --crop and --min-scale in (0, 1]")
     cfg = NppConfig(data=args.data, out=args.out, steps=args.steps, proxy=args.proxy, task=args.task,
                     model=args.model, codec=args.codec, codec_options=_codec_options(args.codec_opt), qps=args.qps,
                     lambdas=args.lambdas, beta=args.beta, low_weight=args.low_weight, width=args.width, lowpass=args.lowpass, keep_tone=args.keep_tone,
                     degrade=args.degrade, calibrate_rate=args.calibrate_rate, log_rate=args.log_rate,
+                    saliency=args.saliency, qp_map=args.qp_map, max_side=args.max_side, min_scale=args.min_scale,
+                    input_side=args.input_side,
                     batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, workers=args.workers,
                     save_every=args.save_every, progress=not args.quiet)
     path = train_npp(cfg, resume=args.resume, init=args.init, device=args.device)
@@ -138,6 +144,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-rate", action="store_true",
                    help="rate term log(bpp) instead of bpp, as BD-rate measures it (lambda then near the plain "
                         "codec's -dlog(bpp)/dD_machine, about 3 for a classifier)")
+    p.add_argument("--saliency", action="store_true",
+                   help="project variant: NPP also sees where the sender's classifier looks (its Grad-CAM map)")
+    p.add_argument("--qp-map", type=float, default=0.0, metavar="A",
+                   help="project variant: NPP also outputs a QP offset in [-A, A] per 16x16 block (codecs that "
+                        "take them: bpg); 0 = off")
+    p.add_argument("--max-side", type=int, default=768,
+                   help="photos are shrunk to this shorter side before cropping (256-320: the classifier's scale)")
+    p.add_argument("--input-side", type=int, default=0,
+                   help="record in the weights that the npp method resizes photos to this shorter side before NPP "
+                        "(the scale it was trained at, e.g. 256; default 0 = full resolution)")
+    p.add_argument("--min-scale", type=float, default=0.5,
+                   help="a crop covers crop/min-scale to crop pixels of the shrunk photo (default 0.5)")
     p.add_argument("--degrade", action="store_true",
                    help="add sensor-like noise and JPEG texture to the crops, as everyday photos carry")
     p.set_defaults(func=run_train)

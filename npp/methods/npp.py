@@ -1,14 +1,19 @@
 """`npp` / `npp[weights=PATH]`: the neural pre-processor (the shipped weights, or a file from
-`npp train`) filters the photo for the codec's QP; the receiver uses the decoded image as it is."""
+`npp train`) filters the photo for the codec's QP. What else it does is recorded in its weights:
+an NPP trained at the classifier's scale (`input_side`) first resizes the photo to it, and the
+receiver upscales back; one with a saliency input asks the sender's classifier where it looks;
+one with a QP-map head also sends per-block QP offsets (codecs that take them: bpg)."""
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
+from PIL import Image
 
 from npp.errors import NppError
+from npp.image import resize_shorter_side
 from npp.methods.base import Method, Prepared
 from npp.methods.registry import register_method
 
@@ -67,7 +72,14 @@ class Npp(Method):
 
         return load_npp(self.path, device=self.device)
 
-    def prepare(self, rgb: np.ndarray, qp: int) -> Prepared:
-        from npp.nn.zoo import preprocess_rgb
+    def original_shape(self, decoded_shape: Sequence[int]) -> Optional[tuple]:
+        return None if self.model().input_side else tuple(decoded_shape[:2])
 
-        return Prepared(preprocess_rgb(self.model(), rgb, int(qp)))
+    def prepare(self, rgb: np.ndarray, qp: int) -> Prepared:
+        from npp.nn.zoo import run_npp
+
+        model = self.model()
+        if model.input_side:
+            rgb = resize_shorter_side(rgb, model.input_side, Image.LANCZOS, enlarge=False)
+        pixels, offsets = run_npp(model, rgb, int(qp))
+        return Prepared(pixels, offsets)

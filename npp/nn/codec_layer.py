@@ -28,9 +28,10 @@ def _codec(name: str, options: Tuple) -> object:
     return _WORKER_CODECS[key]
 
 
-def _round_trip(name: str, options: Tuple, rgb: np.ndarray, qp: int) -> Tuple[np.ndarray, int]:
+def _round_trip(name: str, options: Tuple, rgb: np.ndarray, qp: int,
+                offsets: Optional[np.ndarray] = None) -> Tuple[np.ndarray, int]:
     codec = _codec(name, options)
-    enc = codec.encode(rgb, qp)
+    enc = codec.encode(rgb, qp, offsets)
     return codec.decode(enc.data), enc.nbytes
 
 
@@ -52,18 +53,24 @@ class RealCodec:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def round_trip(self, images: Sequence[np.ndarray], qps: Sequence[int]) -> List[Tuple[np.ndarray, int]]:
+    def round_trip(self, images: Sequence[np.ndarray], qps: Sequence[int],
+                   offsets: Optional[Sequence[Optional[np.ndarray]]] = None) -> List[Tuple[np.ndarray, int]]:
+        offsets = list(offsets) if offsets is not None else [None] * len(images)
+        jobs = [(self.name, self.options, im, int(q), o) for im, q, o in zip(images, qps, offsets)]
         if self.workers > 0 and len(images) > 1:
-            futures = [self._executor().submit(_round_trip, self.name, self.options, im, int(q)) for im, q in zip(images, qps)]
+            futures = [self._executor().submit(_round_trip, *job) for job in jobs]
             return [f.result() for f in futures]
-        return [_round_trip(self.name, self.options, im, int(q)) for im, q in zip(images, qps)]
+        return [_round_trip(*job) for job in jobs]
 
-    def __call__(self, x: torch.Tensor, qp: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """x: Bx3xHxW in [0, 1] -> (decoded Bx3xHxW in [0, 1], bpp of length B); no gradient."""
+    def __call__(self, x: torch.Tensor, qp: torch.Tensor,
+                 offsets: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """x: Bx3xHxW in [0, 1], `offsets` None or per-block QP offsets (B x ceil(H/16) x
+        ceil(W/16)) -> (decoded Bx3xHxW in [0, 1], bpp of length B); no gradient."""
         b, _, h, w = x.shape
         u8 = (x.detach() * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         qps = torch.as_tensor(qp).reshape(-1).expand(b).tolist()
-        results = self.round_trip(list(u8), qps)
+        maps = None if offsets is None else list(offsets.detach().float().cpu().numpy())
+        results = self.round_trip(list(u8), qps, maps)
         dec = torch.from_numpy(np.stack([r[0] for r in results])).permute(0, 3, 1, 2).float().div(255.0)
         bpp = torch.tensor([8.0 * r[1] / (h * w) for r in results], dtype=torch.float32)
         return dec.to(x.device, x.dtype), bpp.to(x.device)
@@ -89,11 +96,14 @@ class StraightThroughCodec(nn.Module):
         self.rate_gain = dict(rate_gain or {})
         self.times: Dict[str, float] = {}
 
-    def forward(self, x: torch.Tensor, qp: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, qp: torch.Tensor,
+                offsets: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`offsets`: per-block QP offsets (a learned QP map) or None; the real codec codes
+        with them and the proxy's gradient reaches them."""
         t0 = time.perf_counter()
-        p_hat, p_bpp = self.proxy(x, qp)
+        p_hat, p_bpp = self.proxy(x, qp) if offsets is None else self.proxy(x, qp, offsets)
         t1 = time.perf_counter()
-        r_hat, r_bpp = self.real(x, qp)
+        r_hat, r_bpp = self.real(x, qp, offsets)
         self.times = {"proxy_fwd_s": t1 - t0, "codec_s": time.perf_counter() - t1}
         x_hat = r_hat + (p_hat - p_hat.detach())  # value exactly r_hat, gradient of p_hat
         gain = 1.0

@@ -14,10 +14,20 @@ pre-filter instead of the identity, and training learns where to keep or drop mo
 Trained NPPs shifted tone and colour (mean shifts of up to 9 grey levels, 31-41 dB between the
 8x8 block means of input and output, where a sigma-1 blur keeps 42-61 dB), which saves few bits
 and moves the classifier; the D_pre penalty alone did not stop it. With it, the network can
-only change detail finer than about 2*pi*sigma pixels."""
+only change detail finer than about 2*pi*sigma pixels.
+
+`saliency=NAME` (this project's, for the fair-science protocol) gives the U-Net a fourth input
+channel: a map in [0, 1] of where the sender's classifier NAME looks (its Grad-CAM,
+`npp.vision.gradcam.classifier_saliency`), so a
+small network trained on a CPU can keep the object and drop the background without learning
+ImageNet semantics itself. `qp_map=A > 0` adds a head on the U-Net's deepest features (one
+vector per 16x16 block) giving per-block QP offsets in [-A, A] (`npp.codecs.qpmap`), starting
+at zero: with a codec that takes them, NPP decides where bits go as well as what pixels to
+send. `forward(..., with_offsets=True)` returns both (through `forward`, so
+DistributedDataParallel sees the call); by default only the pixels."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -45,9 +55,19 @@ def gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
 
 class NPP(nn.Module):
     def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64, lowpass: float = 0.0,
-                 keep_tone: float = 0.0) -> None:
+                 keep_tone: float = 0.0, saliency: str = "", qp_map: float = 0.0, input_side: int = 0) -> None:
+        """`input_side` > 0 records the scale NPP was trained at (photos shrunk to that shorter
+        side): the `npp` method resizes to it before filtering; it changes nothing here."""
         super().__init__()
         self.config = {"width": float(width), "upsample": upsample, "qa_hidden": int(qa_hidden)}
+        self.input_side = int(input_side)
+        if self.input_side:
+            self.config["input_side"] = self.input_side
+        self.saliency = str(saliency or "")
+        if self.saliency:
+            self.config["saliency"] = self.saliency
+        self.qp_map = float(qp_map)
+        self.qp_head: Optional[nn.Conv2d] = None
         self.keep_tone = float(keep_tone)
         if keep_tone > 0:
             self.config["keep_tone"] = self.keep_tone
@@ -69,23 +89,42 @@ class NPP(nn.Module):
                 conv.bias.zero_()
         self.qa_pix1 = QAScale(3, qa_hidden)
         self.qa_pix2 = QAScale(3, qa_hidden)
-        self.unet = UNet(width, upsample, qa_hidden)
+        self.unet = UNet(width, upsample, qa_hidden, in_channels=4 if self.saliency else 3)
+        if self.qp_map > 0:
+            self.config["qp_map"] = self.qp_map
+            self.qp_head = nn.Conv2d(2 * self.unet.channels[3], 1, 1)
+            nn.init.zeros_(self.qp_head.weight)
+            nn.init.zeros_(self.qp_head.bias)
+            self.qa_qp = QAScale(1, qa_hidden)
 
-    def forward(self, x: torch.Tensor, qp: Union[int, float, torch.Tensor]) -> torch.Tensor:
-        """x: Bx3xHxW in [0, 1]; qp: codec QP (int or length-B tensor) -> filtered, same shape."""
+    def forward(self, x: torch.Tensor, qp: Union[int, float, torch.Tensor], saliency: Optional[torch.Tensor] = None,
+                with_offsets: bool = False) -> Union[torch.Tensor, Tuple[torch.Tensor, Optional[torch.Tensor]]]:
+        """x: Bx3xHxW in [0, 1]; qp: codec QP (int or length-B tensor) -> the filtered image
+        (same shape), or with `with_offsets` (filtered image, per-16x16-block QP offsets
+        B x ceil(H/16) x ceil(W/16), None without a QP-map head). `saliency` (Bx1xHxW in [0, 1])
+        is required when the network was built with saliency."""
         b, _, h, w = x.shape
+        if self.saliency and saliency is None:
+            raise ValueError("this NPP takes a saliency map (npp.vision.saliency)")
         q = qp_tensor(qp, b, x.device).to(x.dtype)
         ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
-        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        pad = (lambda t: F.pad(t, (0, pw, 0, ph), mode="replicate")) if ph or pw else (lambda t: t)
+        xp = pad(x)
         p = xp
         if self.lowpass is not None:
             p = xp + self.qa_lowpass(q) * (self.lowpass(xp) - xp)
         p = torch.relu(self.pix1(p)) * self.qa_pix1(q)
         p = torch.relu(self.pix2(p)) * self.qa_pix2(q)
-        y = p + self.unet(xp, q)
+        unet_in = torch.cat([xp, pad(saliency.to(x.dtype))], dim=1) if self.saliency else xp
+        detail, deepest = self.unet(unet_in, q)
+        y = p + detail
         if self.keep_tone > 0:
             y = y - self._tone(y - xp)
-        return y[:, :, :h, :w].clamp(0.0, 1.0)
+        offsets = None
+        if self.qp_head is not None:
+            offsets = self.qp_map * torch.tanh(self.qp_head(deepest))[:, 0] * self.qa_qp(q)[:, 0]
+        y = y[:, :, :h, :w].clamp(0.0, 1.0)
+        return (y, offsets) if with_offsets else y
 
     def _tone(self, d: torch.Tensor) -> torch.Tensor:
         """Separable Gaussian (replicate borders) of a Bx3xHxW difference."""

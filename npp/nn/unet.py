@@ -9,7 +9,7 @@ checkerboard texture. The head's last 1x1 conv has no ReLU (unlike the official 
 the branch can remove as well as add detail, and it starts near zero."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -47,12 +47,16 @@ class Up2(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64) -> None:
+    """`in_channels` is 3 (RGB) or 4 (RGB and a saliency map). `forward` also returns the
+    features of the deepest stage (1/16 of the input's size, one vector per 16x16 block),
+    where NPP's QP-map head reads."""
+
+    def __init__(self, width: float = 1.0, upsample: str = "resize", qa_hidden: int = 64, in_channels: int = 3) -> None:
         super().__init__()
         c = [max(4, int(round(ch * width))) for ch in BASE_CHANNELS]
         self.channels = c
         self.down = nn.ModuleList()
-        cin = 3
+        cin = in_channels
         for i in range(4):
             self.down.append(
                 nn.ModuleDict(
@@ -82,8 +86,9 @@ class UNet(nn.Module):
         self.qa_down = nn.ModuleList(QAScale(c[i - 1], qa_hidden) for i in (1, 2, 3))
         self.qa_up = nn.ModuleList(QAScale(2 * c[i], qa_hidden) for i in (2, 1, 0))
 
-    def forward(self, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, q: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         skips: List[torch.Tensor] = []
+        deepest = x
         for i, stage in enumerate(self.down):
             if i > 0:
                 x = x * self.qa_down[i - 1](q)
@@ -91,8 +96,11 @@ class UNet(nn.Module):
             skips.append(x)
             x = stage["pool"](x)
         for i, stage in enumerate(self.up):
-            x = stage["up"](stage["convs"](x))
+            x = stage["convs"](x)
+            if i == 0:
+                deepest = x
+            x = stage["up"](x)
             x = torch.cat([x, skips.pop()], dim=1)
             if i > 0:
                 x = x * self.qa_up[i - 1](q)
-        return self.out(self.head(x))
+        return self.out(self.head(x)), deepest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from npp.errors import NppError
 from npp.nn.checkpoint import load_weights
 from npp.nn.fuse import for_inference
 from npp.nn.npp_net import NPP
-from npp.torchutil import pick_device
+from npp.torchutil import pick_device, to_tensor
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 SHIPPED_NPP = WEIGHTS_DIR / "npp.safetensors"
@@ -28,7 +28,9 @@ def npp_params() -> int:
 def build_npp(config: dict) -> NPP:
     return NPP(width=config.get("width", 1.0), upsample=config.get("upsample", "resize"),
                qa_hidden=config.get("qa_hidden", 64), lowpass=config.get("lowpass", 0.0),
-               keep_tone=config.get("keep_tone", 0.0))
+               keep_tone=config.get("keep_tone", 0.0),
+               qp_map=config.get("qp_map", 0.0), input_side=config.get("input_side", 0),
+               saliency=config.get("saliency", ""))
 
 
 def load_npp(weights: Optional[Union[str, Path]] = None, device: Optional[Union[str, torch.device]] = None) -> NPP:
@@ -52,15 +54,27 @@ def _load_cached(path: str, mtime: float, device: str) -> NPP:
     return for_inference(model.to(device))
 
 
-def preprocess_rgb(model: NPP, rgb_uint8: np.ndarray, qp: int) -> np.ndarray:
-    """Filter one HxWx3 uint8 image for a codec QP; returns HxWx3 uint8."""
+def run_npp(model: NPP, rgb_uint8: np.ndarray, qp: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Filter one HxWx3 uint8 image for a codec QP: (HxWx3 uint8, per-16x16-block QP offsets or
+    None). An NPP with a saliency input asks the classifier it was trained with (the sender's,
+    named in its weights) where it looks."""
     rgb = np.asarray(rgb_uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise NppError(f"expected an HxWx3 uint8 RGB image, got shape {rgb.shape} dtype {rgb.dtype}")
     device = next(model.parameters()).device
+    x = to_tensor(rgb, device)
+    saliency = None
+    if model.saliency:
+        from npp.vision import create_model
+        from npp.vision.gradcam import classifier_saliency
+
+        saliency = classifier_saliency(create_model(model.saliency, task="cls", device=device), x)
     with torch.inference_mode():
-        x = torch.from_numpy(np.array(rgb, copy=True)).to(device).permute(2, 0, 1)[None].float() / 255.0
-        x = x.contiguous(memory_format=torch.channels_last)
-        y = model(x, int(qp))
+        y, offsets = model(x.contiguous(memory_format=torch.channels_last), int(qp), saliency, with_offsets=True)
         out = (y[0].permute(1, 2, 0) * 255.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
-    return out
+    return out, None if offsets is None else offsets[0].float().cpu().numpy()
+
+
+def preprocess_rgb(model: NPP, rgb_uint8: np.ndarray, qp: int) -> np.ndarray:
+    """The filtered image alone (`npp preprocess`)."""
+    return run_npp(model, rgb_uint8, qp)[0]

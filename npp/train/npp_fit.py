@@ -30,7 +30,8 @@ from npp.train.data import PhotoCrops, sample_choice
 from npp.train.loop import Run, RunConfig
 from npp.train.losses import batch_psnr, machine_distortion, pre_distortion
 from npp.train.runlog import RunDir
-from npp.vision import create_model
+from npp.vision import DEFAULTS, create_model
+from npp.vision.gradcam import classifier_saliency
 
 @dataclass
 class NppConfig(RunConfig):
@@ -44,6 +45,15 @@ class NppConfig(RunConfig):
     lowpass: float = 0.0
     keep_tone: float = 0.0
     degrade: bool = False
+    #: NPP sees the teacher's Grad-CAM map (the teacher's name is recorded in the weights)
+    saliency: bool = False
+    qp_map: float = 0.0
+    #: photos are shrunk to this shorter side before cropping (the crops' scale)
+    max_side: int = 768
+    #: recorded in the weights: the `npp` method resizes photos to this shorter side first (0: no)
+    input_side: int = 0
+    #: a crop covers between crop/min_scale and crop pixels of the shrunk photo
+    min_scale: float = 0.5
     calibrate_rate: bool = False
     log_rate: bool = False
     upsample: str = "resize"
@@ -64,12 +74,15 @@ def load_proxy(path: Optional[str]) -> nn.Module:
 
 
 def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: torch.Tensor, qp: torch.Tensor,
-             lam: float, beta: float, low_weight: float, log_rate: bool = False) -> Tuple[torch.Tensor, dict, object]:
-    """(mean loss, stats with a forward-time breakdown, teacher output on x) for one batch."""
+             lam: float, beta: float, low_weight: float, log_rate: bool = False,
+             saliency: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, dict, object]:
+    """(mean loss, stats with a forward-time breakdown, teacher output on x) for one batch.
+    `saliency`: the teacher's map of `x` for an NPP built with a saliency input; an NPP with a
+    QP-map head also returns per-block QP offsets, which the real codec codes with."""
     t0 = time.perf_counter()
-    xp = npp(x, qp)
+    xp, offsets = npp(x, qp, saliency, with_offsets=True)
     t1 = time.perf_counter()
-    x_hat, bpp, _, p_bpp = st(xp, qp)
+    x_hat, bpp, _, p_bpp = st(xp, qp, offsets)
     t3 = time.perf_counter()
     with torch.no_grad():
         target = teacher(x)
@@ -81,6 +94,8 @@ def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: to
     stats = {"loss": loss.item(), "bpp": bpp.mean().item(), "d_machine": d_machine.mean().item(),
              "d_pre": d_pre.mean().item(), "psnr_pre": batch_psnr(xp, x).mean().item(), "proxy_bpp": p_bpp.mean().item(),
              "lambda": lam, "qp": qp.float().mean().item(),
+             "qp_offset_mean": None if offsets is None else offsets.mean().item(),
+             "qp_offset_spread": None if offsets is None else offsets.std().item(),
              "npp_fwd_s": t1 - t0, **st.times, "vision_fwd_s": t4 - t3}
     return loss, stats, target
 
@@ -88,8 +103,10 @@ def npp_loss(npp: nn.Module, st: StraightThroughCodec, teacher: nn.Module, x: to
 def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, device: Optional[str] = None) -> Path:
     if cfg.task not in ("cls", "det"):
         raise NppError(f"--task must be cls or det, got {cfg.task!r}")
-    data = PhotoCrops(cfg.data, crop=cfg.crop, degrade=cfg.degrade)
-    arch = {"width": cfg.width, "upsample": cfg.upsample, "lowpass": cfg.lowpass, "keep_tone": cfg.keep_tone}
+    data = PhotoCrops(cfg.data, crop=cfg.crop, max_side=cfg.max_side, min_scale=cfg.min_scale, degrade=cfg.degrade)
+    arch = {"width": cfg.width, "upsample": cfg.upsample, "lowpass": cfg.lowpass, "keep_tone": cfg.keep_tone,
+            "saliency": (cfg.model or DEFAULTS[cfg.task]) if cfg.saliency else "", "qp_map": cfg.qp_map,
+            "input_side": cfg.input_side}
     if resume and RunDir(cfg.out).checkpoint.is_file():
         arch = RunDir(cfg.out).load()["config"]
     elif init:  # the architecture of the weights; keep_tone adds no parameters, so it may be switched on
@@ -112,7 +129,8 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
         qp = torch.tensor(sample_choice(cfg.qps, cfg.seed, i, rank, 1, cfg.batch), device=dev)
         lam = float(sample_choice(cfg.lambdas, cfg.seed, i, rank, 2, 1)[0])
         run.net.train()
-        loss, stats, target = npp_loss(run.net, st, teacher, x, qp, lam, cfg.beta, cfg.low_weight, cfg.log_rate)
+        sal = classifier_saliency(teacher, x) if run.model.saliency else None
+        loss, stats, target = npp_loss(run.net, st, teacher, x, qp, lam, cfg.beta, cfg.low_weight, cfg.log_rate, sal)
         t0 = time.perf_counter()
         run.opt.zero_grad(set_to_none=True)
         loss.backward()

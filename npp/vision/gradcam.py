@@ -39,6 +39,22 @@ def _cam(model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, targets
         return cam(input_tensor=x, targets=targets)[0]
 
 
+def classifier_saliency(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Bx1xHxW maps in [0, 1] of where the classifier looks in each image of `x` (Bx3xHxW in
+    [0, 1]): Grad-CAM of its own top-1 class at its input size, scaled back to HxW and
+    normalised per image. What NPP's saliency input and the `saliency-qp` method use: a sender
+    that knows its receiver's classifier keeps what that classifier needs."""
+    h, w = x.shape[-2:]
+    xs = resize(x.detach(), (model.input_size, model.input_size))
+    with torch.no_grad():
+        top = model(xs).argmax(1).tolist()
+    xs = xs.clone().requires_grad_(True)  # the weights are frozen; gradients start here
+    with GradCAM(model=model, target_layers=[model.cam_layer]) as cam:
+        maps = cam(input_tensor=xs, targets=[ClassifierOutputTarget(t) for t in top])
+    t = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None].to(x.device)
+    return F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
 def _work_size(model: nn.Module, height: int, width: int, longest: int = 800) -> tuple[int, int]:
     """The size a detector sees: its fixed square input, or the image scaled to <= `longest`."""
     size = getattr(model, "input_size", None)
