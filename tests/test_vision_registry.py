@@ -86,3 +86,17 @@ def test_wrong_task_and_unknown_names():
         create_model("no_such_model")
     with pytest.raises(NppError, match="unknown task"):
         create_model(task="segment")
+
+
+def test_models_summary_says_what_runs_here(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for var in (ALLOW_DOWNLOAD_ENV, "SPACE_ID", "SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
+    from npp.vision.registry import models_summary
+
+    line = models_summary()
+    assert line.startswith("Models: classifier EfficientNet-Lite1 and detector NanoDet")
+    assert "not available here: " in line and "resnet50" in line.split("not available here: ")[1]
+    monkeypatch.setenv("SPACE_ID", "someone/npp")
+    line = models_summary()
+    assert "fetched on first use: " in line and "fcos_resnet50_fpn" in line and "not available" not in line
