@@ -6,8 +6,10 @@ process forked from the app (reused while it stays warm). So the function handed
 `spaces.GPU` must be the one that does the GPU work, and the models it uses must be moved to
 CUDA inside it. `gpu_task` builds that function: it moves the shared models (every model the
 vision registry built, unless told otherwise) to the device, then calls the task. The app
-builds its models on `start_device()`, the CPU on ZeroGPU. What the task returns crosses back
-to the app by pickle, so it must hold no CUDA tensors (numpy arrays and files are fine).
+builds its models on `start_device()`, the CPU on ZeroGPU. There, every piece of model work
+must run inside a `gpu_task` call: outside one, torch claims CUDA that is not there. What the
+task returns crosses back to the app by pickle, so it must hold no CUDA tensors (numpy arrays
+and files are fine), and what it caches stays in the worker.
 
 Where `spaces` does not import (a laptop, CI) the task is returned unchanged; on a Space
 without ZeroGPU, `spaces.GPU` returns it unchanged too, and moving the models to
@@ -30,8 +32,15 @@ F = TypeVar("F", bound=Callable)
 
 def start_device() -> torch.device:
     """Where the app builds its shared models at start: the CPU on ZeroGPU (no GPU exists
-    outside a `gpu_task` call there), else `pick_device()`."""
-    return torch.device("cpu") if zero_gpu() else pick_device()
+    outside a `gpu_task` call there), else `pick_device()`. On ZeroGPU it also imports
+    `spaces`, which must patch torch before anything asks CUDA (call this first)."""
+    if zero_gpu():
+        try:
+            importlib.import_module("spaces")
+        except ImportError:
+            pass  # not on the Hub after all: nothing to patch
+        return torch.device("cpu")
+    return pick_device()
 
 
 def gpu_task(task: F, duration: Optional[int] = None,

@@ -98,9 +98,14 @@ def test_default_duration_and_default_models(spaces):
     assert any(m is model for m in built_models())  # the shared models the default moves
 
 
-def test_models_are_built_on_the_cpu_on_zerogpu(monkeypatch):
+def test_models_are_built_on_the_cpu_on_zerogpu(monkeypatch, tmp_path):
+    (tmp_path / "spaces.py").write_text("IMPORTED_FIRST = True\n")  # a `spaces` to be imported for real
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "spaces", None)  # so that undoing removes what the import adds
+    monkeypatch.delitem(sys.modules, "spaces")
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
     assert zerogpu.start_device() == torch.device("cpu")
+    assert sys.modules["spaces"].IMPORTED_FIRST  # imported, so that it patches torch before CUDA is asked
     monkeypatch.delenv("SPACES_ZERO_GPU")
     assert zerogpu.start_device() == torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
