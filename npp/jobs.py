@@ -5,7 +5,8 @@ checkpoint offered to the Compare tab.
 
 Photos come from uploads (copied into the job's private folder) or from a server folder on
 the allow-list in `NPP_DATA_DIRS` (os.pathsep-separated); no other server path is accepted.
-`NPP_PUBLIC=1` switches training off."""
+Public mode (`npp.hosting.public_mode`: on a Hugging Face Space by default, or `NPP_PUBLIC=1`)
+switches training off."""
 from __future__ import annotations
 
 import atexit
@@ -25,6 +26,7 @@ from typing import Dict, List, Optional, Sequence
 
 from npp.errors import NppError
 from npp.fsutil import atomic_write_text
+from npp.hosting import public_mode, public_reason
 
 KINDS = ("train-proxy", "train")
 #: `npp train-proxy|train --out RUN` writes RUN/log.jsonl (one row per step) and exports
@@ -35,11 +37,6 @@ LOG_NAME = "log.jsonl"
 #: A job is stopped after this long, whatever it is doing.
 MAX_JOB_SECONDS = 6 * 3600
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def public_mode() -> bool:
-    """True on a public deployment (NPP_PUBLIC=1): no training, smaller uploads."""
-    return os.environ.get("NPP_PUBLIC", "").strip().lower() in ("1", "true", "yes")
 
 
 def allowed_data_dirs() -> List[Path]:
@@ -200,7 +197,7 @@ class JobRunner:
     def submit(self, kind: str, args: Sequence[str], job_dir: Path, title: str = "",
                steps: Optional[int] = None) -> Job:
         if public_mode():
-            raise NppError("training is switched off on this public server (NPP_PUBLIC=1)")
+            raise NppError(f"training is switched off on this public server ({public_reason()})")
         if kind not in KINDS:
             raise NppError(f"unknown job kind {kind!r} (choose from {', '.join(KINDS)})")
         with self._lock:

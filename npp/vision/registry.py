@@ -72,6 +72,34 @@ def model_status(name: str) -> Tuple[bool, str]:
     return model_spec(name).status()
 
 
+def models_summary() -> str:
+    """One line saying which models judge the images here: each task's default, then the other
+    models by whether they are ready, fetched on first use, or unavailable (a page tells its
+    visitors this). Never downloads."""
+    defaults, groups = [], {"ready": [], "fetched": [], "unavailable": []}
+    for task, role in (("cls", "classifier"), ("det", "detector")):
+        name = DEFAULTS[task]
+        ok, reason = model_status(name)
+        short = model_spec(name).description.split(",")[0].split(" at ")[0]
+        defaults.append(f"{role} {short}" + (" (fetched on first use)" if ok and reason else ""))
+        for other in list_models(task)[1:]:
+            ok, reason = model_status(other)
+            groups["unavailable" if not ok else "fetched" if reason else "ready"].append(other)
+    line = "Models: " + " and ".join(defaults) + " by default"
+    for key, label in (("ready", "also"), ("fetched", "also, fetched on first use:"),
+                       ("unavailable", "not available here:")):
+        if groups[key]:
+            line += f"; {label} " + ", ".join(groups[key])
+    return line + "."
+
+
+def built_models() -> List[nn.Module]:
+    """Every model `create_model` has built in this process (the shared ones), e.g. to move
+    them to the GPU that ZeroGPU attaches only for the duration of a call."""
+    with _LOCK:
+        return list(_BUILT.values())
+
+
 def create_model(
     name: Optional[str] = None,
     task: str = "cls",

@@ -1,8 +1,9 @@
 """The paper's models (ResNet50; FCOS, Faster R-CNN, RetinaNet) through torchvision's weights API.
 
 Their weights come from download.pytorch.org, so they run only where the file is already in
-the torch hub cache, or where downloading is allowed (`NPP_ALLOW_DOWNLOAD=1`, e.g. a hosted
-Space). `status` only looks at the cache and the flag: it never touches the network."""
+the torch hub cache, or where downloading is allowed (`npp.hosting.download_allowed`: on a
+Hugging Face Space by default, elsewhere with `NPP_ALLOW_DOWNLOAD=1`). `status` only looks at
+the cache and that rule: it never touches the network."""
 from __future__ import annotations
 
 import os
@@ -13,13 +14,13 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from npp.hosting import ALLOW_DOWNLOAD_ENV, download_allowed
 from npp.vision.classifier import Classifier
 from npp.vision.detector import Detector
 from npp.vision.labels import COCO_LABELS
 from npp.vision.registry import register_model
 from npp.vision.tensor import as_batch
 
-ALLOW_DOWNLOAD_ENV = "NPP_ALLOW_DOWNLOAD"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -34,10 +35,6 @@ DETECTORS = {
     "fasterrcnn_resnet50_fpn_v2": ("FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1", "Faster R-CNN ResNet50-FPN v2, COCO box mAP 46.7"),
     "retinanet_resnet50_fpn_v2": ("RetinaNet_ResNet50_FPN_V2_Weights.COCO_V1", "RetinaNet ResNet50-FPN v2, COCO box mAP 41.5"),
 }
-
-
-def download_allowed() -> bool:
-    return os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def weights_file(weights_name: str) -> Path:
