@@ -11,7 +11,7 @@ from npp.codecs.qpmap import map_shape
 from npp.errors import NppError
 from npp.evaluate.protocol import centre_crop
 from npp.methods import code, create_method, list_methods
-from npp.methods.saliency_qp import DEFAULT_STRENGTH, SaliencyQp, block_offsets
+from npp.methods.saliency_qp import DEFAULT_STRENGTH, SaliencyQp, block_means, offsets_from_means
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,8 @@ def test_offsets_are_finer_on_the_cat(chelsea):
     assert face.mean() < -1.5
     assert background.mean() > 4.0
     assert np.isclose(offsets.min(), -DEFAULT_STRENGTH, atol=0.1)  # the CAM's core saturates
+    # the same photo again (a copy): the same map, scaled by the strength
+    assert np.allclose(create_method("saliency-qp:2.5").offsets(chelsea.copy()), offsets / 2, atol=1e-6)
 
 
 def test_the_engine_codes_the_unchanged_pixels_with_the_map(chelsea, bellard):
@@ -61,13 +63,13 @@ def test_block_offsets_follow_the_mask():
     mask = np.zeros((70, 100), np.float32)
     mask[:32, :64] = 1.0  # two whole 32x32 blocks of object
     mask[64:, 96:] = 1.0  # the whole of the bottom-right partial block (6 x 4 px)
-    offsets = block_offsets(mask, 4.0)
+    offsets = offsets_from_means(block_means(mask), 4.0, 70, 100)
     assert offsets.shape == map_shape(70, 100) == (5, 7)
     assert np.all(offsets[:2, :4] == -4.0)
     assert np.all(offsets[2:4, :] == 4.0)
     assert offsets[4, 6] == -4.0 and offsets[4, 5] == 4.0  # the partial block is its own pixels' mean
     mask[32:64, 32:64] = 0.25
-    assert np.allclose(block_offsets(mask, 4.0)[2:4, 2:4], 2.0)
+    assert np.allclose(offsets_from_means(block_means(mask), 4.0, 70, 100)[2:4, 2:4], 2.0)
 
 
 def test_specs():
