@@ -87,7 +87,7 @@ def bpg_overhead(rgb: np.ndarray, repeat: int) -> dict:
     rows = []
     for qp in QPS:
         enc = codec.encode(rgb, qp)
-        stream = x265_encode(planes, "420", qp, 8)
+        stream = x265_encode(planes, "420", qp, 8).stream
         annexb = bpgfile.read_bpg(enc.data)[1]
 
         def bare_decode():
