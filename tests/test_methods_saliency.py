@@ -1,5 +1,6 @@
-"""`saliency-qp`: the sender's classifier's Grad-CAM becomes per-block QP offsets, finer on the
-object; the pixels go to the codec unchanged and the file is a valid, no larger .bpg."""
+"""The untrained semantic methods: `saliency-qp` (the sender's classifier's Grad-CAM becomes
+per-block QP offsets, finer on the object; the pixels go to the codec unchanged and the file is
+a valid, no larger .bpg) and `saliency-blur` (blur where the classifier does not look)."""
 from __future__ import annotations
 
 import numpy as np
@@ -82,3 +83,19 @@ def test_specs():
     for bad in ("saliency-qp:0", "saliency-qp:30", "saliency-qp:x", "saliency-qp[model=a]"):
         with pytest.raises(NppError):
             create_method(bad)
+
+
+def test_saliency_blur_keeps_the_object_and_blurs_the_rest(chelsea):
+    from npp.methods.blur import gaussian_blur
+    from npp.methods.saliency import saliency_mask
+
+    m = create_method("saliency-blur")
+    assert m.name == "saliency-blur:1.5" and m.uses_models and not m.baseline
+    out = m.prepare(chelsea, 37).rgb
+    mask = saliency_mask(chelsea)
+    blurred = gaussian_blur(chelsea, 1.5)
+    core, outside = mask >= 0.999, mask <= 0.001
+    assert core.sum() > 1000 and outside.sum() > 1000
+    assert np.array_equal(out[core], chelsea[core]) and np.array_equal(out[outside], blurred[outside])
+    jpeg = create_codec("jpeg")
+    assert jpeg.encode(out, 37).nbytes < jpeg.encode(chelsea, 37).nbytes
