@@ -19,7 +19,7 @@ import select
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -41,6 +41,29 @@ def process_identity(pid: int) -> Optional[str]:
 def is_alive(pid: Optional[int], identity: Optional[str]) -> bool:
     """True while the process that had `identity` when it was saved is still running."""
     return pid is not None and identity is not None and process_identity(pid) == identity
+
+
+def descendants(pid: int) -> Dict[int, str]:
+    """{pid: identity} of every living process below `pid` (children, grandchildren, ...):
+    what must end with it (the reliability tests and bench/orphans.py check that it does)."""
+    parents: Dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2:].split()[1])
+    found: Dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        p = frontier.pop()
+        for child, parent in parents.items():
+            if parent == p and child not in found:
+                identity = process_identity(child)
+                if identity is not None:
+                    found[child] = identity
+                    frontier.append(child)
+    return found
 
 
 def end_with_parent(parent_pid: int) -> None:

@@ -14,13 +14,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, List
 
 import pytest
 from PIL import Image
 
 from npp.cli import main
-from npp.processes import is_alive, process_identity
+from npp.processes import descendants, is_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,27 +62,6 @@ def logged_steps(out: Path) -> List[int]:
         return [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     except FileNotFoundError:
         return []
-
-
-def descendants(pid: int) -> Dict[int, str]:
-    """{pid: identity} of every living process below `pid` (children, grandchildren, ...)."""
-    parents: Dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2:].split()[1])
-    found, frontier = {}, [pid]
-    while frontier:
-        p = frontier.pop()
-        for child, parent in parents.items():
-            if parent == p and child not in found:
-                ident = process_identity(child)
-                if ident is not None:
-                    found[child] = ident
-                    frontier.append(child)
-    return found
 
 
 def cmdline(pid: int) -> str:
