@@ -99,6 +99,8 @@ class Job:
     owner: str = ""  # sha256 of the owner token; "" = nobody's (a job from before tokens)
     pid: Optional[int] = None  # the training process, leader of its own process group
     identity: Optional[str] = None  # npp.processes.process_identity(pid) when it started
+    #: started by an earlier runner (before an app restart) and watched by this one; not saved
+    reattached: bool = False
 
     @property
     def log_path(self) -> Path:
@@ -273,6 +275,7 @@ class JobRunner:
             self._jobs[job.id] = job
             if job.state == "running" and is_alive(job.pid, job.identity):
                 self._procs[job.id] = _JobProcess(job.pid, job.identity)
+                job.reattached = True
                 attached.append(job)
             elif job.state == "running" and job.pid is not None:
                 self._conclude(job, None, timed_out=False)

@@ -82,7 +82,9 @@ def end_with_parent(parent_pid: int) -> None:
 
     def watch() -> None:
         if pidfd is not None:
-            select.select([pidfd], [], [])
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            poller.poll()  # readable once the parent process has ended
         else:
             while os.getppid() == parent_pid:
                 time.sleep(1.0)

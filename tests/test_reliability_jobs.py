@@ -102,7 +102,7 @@ def test_a_restarted_runner_reattaches_to_a_living_job_and_sees_it_end(orphaned_
     root, job_id, token, pid = orphaned_job(steps=12)
     runner = JobRunner(root)
     job = runner.get(job_id)
-    assert job.state == "running" and job.progress()["step"] == 0 and job in runner.jobs(token)
+    assert job.state == "running" and job.reattached and job.progress()["step"] == 0 and job in runner.jobs(token)
     with pytest.raises(NppError, match="is running"):  # no second trainer on its folder
         runner.resume(job_id, token)
     os.killpg(pid, signal.SIGCONT)

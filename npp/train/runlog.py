@@ -57,7 +57,7 @@ class RunDir:
             holder = os.read(fd, 32).decode("ascii", "replace").strip()
             os.close(fd)
             who = f"pid {holder}" if holder.isdigit() else "another process"
-            raise NppError(f"--out {self.path}: another trainer ({who}) is writing this run folder; "
+            raise NppError(f"another trainer ({who}) is writing the --out folder {self.path.name!r}; "
                            "wait for it to end or stop it first") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
