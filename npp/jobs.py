@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -421,19 +421,24 @@ class JobRunner:
             self._conclude(job, rc, timed_out)
 
     def _conclude(self, job: Job, rc: Optional[int], timed_out: bool) -> None:
-        """Record the end of a job whose process has ended (`rc` None: exit status unknown)."""
-        job.returncode, job.ended = rc, time.time()
+        """Record the end of a job whose process has ended (`rc` None: exit status unknown).
+
+        job.json is written before the Job shows the end, so whoever sees a job ended (a
+        poller, a runner started next) finds the same in its file."""
+        state, error = job.state, job.error
         if job.id in self._cancel:
-            job.state = "cancelled"
+            state = "cancelled"
         elif timed_out:
-            job.state, job.error = "failed", f"stopped after {self.max_seconds:.0f} s"
+            state, error = "failed", f"stopped after {self.max_seconds:.0f} s"
         elif rc == 0 or (rc is None and RunDir(job.dir / RUN_NAME).finished(MODEL_KIND[job.kind])):
-            job.state = "done"
+            state = "done"
         else:
-            job.state = "failed"
-            job.error = _last_line(job.output_tail(5)) or (f"exit status {rc}" if rc is not None else
-                                                           "its process ended before the last step")
-        self._save(job)
+            state = "failed"
+            error = _last_line(job.output_tail(5)) or (f"exit status {rc}" if rc is not None else
+                                                       "its process ended before the last step")
+        ended = replace(job, state=state, error=error, returncode=rc, ended=time.time())
+        self._save(ended)
+        job.state, job.error, job.returncode, job.ended = ended.state, ended.error, ended.returncode, ended.ended
 
     def _save(self, job: Job) -> None:
         atomic_write_text(job.dir / "job.json", json.dumps(job.to_json(), indent=1))

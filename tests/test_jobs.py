@@ -59,7 +59,7 @@ def test_one_job_at_a_time_and_cancel(runner, token, photo_path, tmp_path):
                                  token=token, steps=100000))
     first, second = jobs
     deadline = time.monotonic() + 300
-    while first.progress()["step"] < 1 and time.monotonic() < deadline and first.state == "running":
+    while first.progress()["step"] < 1 and time.monotonic() < deadline and first.state in ("queued", "running"):
         time.sleep(0.5)
     assert first.state == "running" and first.progress()["step"] >= 1, first.output_tail()
     assert second.state == "queued"

@@ -114,6 +114,15 @@ def test_a_restarted_runner_reattaches_to_a_living_job_and_sees_it_end(orphaned_
     assert not is_alive(pid, job.identity)
 
 
+def test_a_job_that_ended_while_no_runner_watched_is_judged_by_its_files(orphaned_job):
+    root, job_id, token, pid = orphaned_job(steps=3)
+    identity = json.loads(next(root.glob("*/job.json")).read_text())["identity"]
+    os.killpg(pid, signal.SIGCONT)  # it finishes while no app is running
+    wait_until("end of the trainer", lambda: not is_alive(pid, identity))
+    job = JobRunner(root).get(job_id)
+    assert job.state == "done" and not job.reattached and job.checkpoint() is not None, (job.error, job.output_tail())
+
+
 def test_a_reattached_job_keeps_progressing_and_only_its_owner_can_cancel_it(orphaned_job):
     root, job_id, token, pid = orphaned_job(steps=1_000_000)
     runner = JobRunner(root)
