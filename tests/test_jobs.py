@@ -2,6 +2,7 @@
 progress from the JSON-lines log, allow-listed server folders, public mode."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 from npp.errors import NppError
 from npp.codecs import parse_qps
-from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, resolve_data_dir,
+from npp.jobs import (JobRunner, allowed_data_dirs, copy_uploads, new_token, resolve_data_dir,
                       training_args)
 from tests.appserver import has_command
 
@@ -19,11 +20,17 @@ def runner(tmp_path):
     return JobRunner(tmp_path / "jobs")
 
 
-def test_failed_job_reports_its_last_line(runner, tmp_path):
+@pytest.fixture
+def token():
+    return new_token()
+
+
+def test_failed_job_reports_its_last_line(runner, token, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     job_dir = runner.new_job_dir()
-    job = runner.submit("train-proxy", training_args("train-proxy", empty, job_dir, "jpeg", "37", 2, 1e-4), job_dir)
+    job = runner.submit("train-proxy", training_args("train-proxy", empty, job_dir, "jpeg", "37", 2, 1e-4), job_dir,
+                        token=token)
     job = runner.wait(job.id, 120)
     assert job.state == "failed" and job.returncode not in (0, None)
     assert job.error and "Traceback" not in job.error
@@ -31,9 +38,9 @@ def test_failed_job_reports_its_last_line(runner, tmp_path):
     assert job.checkpoint() is None and runner.checkpoints("train-proxy") == {}
 
 
-def test_progress_is_read_from_the_log(runner):
+def test_progress_is_read_from_the_log(runner, token):
     job_dir = runner.new_job_dir()
-    job = runner.submit("train", ["--help"], job_dir, steps=4)
+    job = runner.submit("train", ["--help"], job_dir, token=token, steps=4)
     job.log_path.parent.mkdir()
     job.log_path.write_text('{"step": 1, "steps": 4, "loss": 2.5}\n{"step": 2, "steps": 4, "loss": 1.5}\n{"st')
     pr = job.progress()
@@ -43,30 +50,30 @@ def test_progress_is_read_from_the_log(runner):
 
 
 @pytest.mark.skipif(not has_command("train-proxy"), reason="npp train-proxy has not landed in this checkout")
-def test_one_job_at_a_time_and_cancel(runner, photo_path, tmp_path):
+def test_one_job_at_a_time_and_cancel(runner, token, photo_path, tmp_path):
     photos = copy_uploads([str(photo_path(n)) for n in ("chelsea", "coffee")], tmp_path / "photos")
     jobs = []
     for _ in range(2):
         d = runner.new_job_dir()
         jobs.append(runner.submit("train-proxy", training_args("train-proxy", photos, d, "jpeg", "37", 100000, 1e-4), d,
-                                 steps=100000))
+                                 token=token, steps=100000))
     first, second = jobs
     deadline = time.monotonic() + 300
-    while first.progress()["step"] < 1 and time.monotonic() < deadline and first.state == "running":
+    while first.progress()["step"] < 1 and time.monotonic() < deadline and first.state in ("queued", "running"):
         time.sleep(0.5)
     assert first.state == "running" and first.progress()["step"] >= 1, first.output_tail()
     assert second.state == "queued"
-    runner.cancel(second.id)
+    runner.cancel(second.id, token)
     assert second.state == "cancelled"
-    runner.cancel(first.id)
+    runner.cancel(first.id, token)
     assert runner.wait(first.id, 60).state == "cancelled"
     assert runner.jobs()[-1].state == "cancelled"
 
 
-def test_public_mode_switches_training_off(runner, monkeypatch):
+def test_public_mode_switches_training_off(runner, token, monkeypatch):
     monkeypatch.setenv("NPP_PUBLIC", "1")
     with pytest.raises(NppError, match="switched off"):
-        runner.submit("train", [], runner.new_job_dir())
+        runner.submit("train", [], runner.new_job_dir(), token=token)
 
 
 def test_server_folders_come_from_the_allow_list(tmp_path, monkeypatch):
@@ -107,23 +114,25 @@ def test_argument_checks():
         training_args("train", "p", "d", "webp", "37", 10, 1e-4)
 
 
-def test_a_restarted_server_knows_its_jobs(tmp_path):
+def test_a_restarted_server_knows_its_jobs(tmp_path, token):
     first = JobRunner(tmp_path / "jobs")
     d = first.new_job_dir()
-    done = first.wait(first.submit("train", ["--no-such-flag"], d, steps=3).id, 120)
-    ghost = first.new_job_dir()  # a job the previous server was running when it died
-    (ghost / "job.json").write_text(json.dumps({"id": 7, "kind": "train-proxy", "args": ["--data", "x"],
-                                                "title": "t", "steps": 10, "state": "running", "created": 0.0}))
+    done = first.wait(first.submit("train", ["--no-such-flag"], d, token=token, steps=3).id, 120)
+    ghost = first.new_job_dir()  # a job the previous server was starting when it died (no process recorded)
+    (ghost / "job.json").write_text(json.dumps({"id": "gH0st", "seq": 7, "kind": "train-proxy", "args": ["--data", "x"],
+                                                "title": "t", "steps": 10, "state": "running", "created": 0.0,
+                                                "owner": hashlib.sha256(token.encode()).hexdigest()}))
     second = JobRunner(tmp_path / "jobs")
     jobs = {j.id: j for j in second.jobs()}
-    assert jobs[done.id].state == "failed" and jobs[7].state == "failed" and "interrupted" in jobs[7].error
+    assert jobs[done.id].state == "failed" and jobs["gH0st"].state == "failed" and "interrupted" in jobs["gH0st"].error
     with pytest.raises(NppError, match="no checkpoint"):
-        second.resume(7)
+        second.resume("gH0st", token)
     (ghost / "run").mkdir()
     (ghost / "run" / "last.pt").write_bytes(b"")  # what a killed training run leaves behind
-    resumed = second.resume(7)
-    assert resumed.id == 8 and resumed.args[-1] == "--resume" and resumed.dir == ghost
+    resumed = second.resume("gH0st", token)
+    assert resumed.id not in jobs and resumed.args[-1] == "--resume" and resumed.dir == ghost
+    assert [j.id for j in second.jobs()][-1] == resumed.id and resumed.owned_by(token)
     second.wait(resumed.id, 120)
-    helped = second.wait(second.submit("train", ["--help"], second.new_job_dir()).id, 120)
+    helped = second.wait(second.submit("train", ["--help"], second.new_job_dir(), token=token).id, 120)
     with pytest.raises(NppError, match="only a failed or cancelled job" if helped.state == "done" else "no checkpoint"):
-        second.resume(helped.id)
+        second.resume(helped.id, token)

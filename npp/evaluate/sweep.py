@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
-import multiprocessing
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import torch
 
 from npp.evaluate.protocol import PROTOCOLS, REFERENCE, classifier_view, detector_view, source
 from npp.methods import Method, Prepared
+from npp.processes import worker_pool
 from npp.torchutil import model_device, to_tensor
 
 #: classifier batch size, in crops
@@ -138,7 +138,7 @@ def make_executor(jobs: int, threads: bool = False) -> cf.Executor:
         return _Inline()
     if threads:
         return cf.ThreadPoolExecutor(jobs, thread_name_prefix="npp-sweep")
-    return cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+    return worker_pool(jobs, initializer=_worker_init)  # workers end with this process
 
 
 def default_jobs() -> int:

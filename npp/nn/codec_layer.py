@@ -3,10 +3,10 @@
 As in the paper's official code, the proxy runs on the filtered image and its outputs'
 values are then replaced by the real codec's decoded image and real bpp, keeping the
 proxy's graph: forward = real codec exactly, gradient = proxy's gradient exactly. The
-images of a batch are encoded in parallel in a process pool."""
+images of a batch are encoded in parallel in a process pool whose workers end with the
+training process."""
 from __future__ import annotations
 
-import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,6 +17,7 @@ from torch import nn
 
 from npp.codecs import create_codec
 from npp.errors import NppError
+from npp.processes import worker_pool
 
 _WORKER_CODECS: Dict[Tuple, object] = {}
 
@@ -50,7 +51,7 @@ class RealCodec:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = worker_pool(self.workers)  # workers end with this process, even a SIGKILLed one
         return self._pool
 
     def round_trip(self, images: Sequence[np.ndarray], qps: Sequence[int],

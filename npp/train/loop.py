@@ -45,15 +45,24 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 class Run:
     """One training run: model + Adam, resumable from `out/last.pt`, exported as
-    `out/<kind>.safetensors` (fp16) at each checkpoint."""
+    `out/<kind>.safetensors` (fp16) at each checkpoint. It holds the run folder's lock from
+    its creation until `close()` or the end of the process; the caller closes it."""
 
     def __init__(self, kind: str, config, model: nn.Module, resume: bool, init: Optional[str],
                  device: Optional[str] = None) -> None:
         self.kind, self.config = kind, config
         self.dist: Dist = setup(device)
         self.dir = RunDir(config.out)
-        if self.dist.main:
+        if self.dist.main:  # only rank 0 writes the folder, so only rank 0 holds its lock
             self.dir.prepare(resume)
+        try:
+            self._start(model, resume, init)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, model: nn.Module, resume: bool, init: Optional[str]) -> None:
+        config, kind = self.config, self.kind
         self.model = model.to(self.dist.device)
         self.opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                     weight_decay=config.weight_decay)
@@ -74,6 +83,10 @@ class Run:
         self.net = (DistributedDataParallel(self.model) if self.dist.world > 1 else self.model)
         self._t0 = time.perf_counter()
         self._elapsed0 = self.elapsed
+
+    def close(self) -> None:
+        """Let another trainer have the folder (the process may live on, e.g. in a test)."""
+        self.dir.unlock()
 
     def arch(self) -> dict:
         return dict(self.model.config)

@@ -115,6 +115,13 @@ def train_npp(cfg: NppConfig, resume: bool = False, init: Optional[str] = None, 
             arch["keep_tone"] = cfg.keep_tone
     torch.manual_seed(cfg.seed)  # seeded initial weights
     run = Run("npp", cfg, build_npp(arch), resume, init, device)
+    try:
+        return _train(cfg, run, data)
+    finally:
+        run.close()
+
+
+def _train(cfg: NppConfig, run: Run, data: PhotoCrops) -> Path:
     dev = run.dist.device
     st = StraightThroughCodec(load_proxy(cfg.proxy).to(dev), RealCodec(cfg.codec, cfg.codec_options, cfg.workers))
     if cfg.calibrate_rate:  # deterministic (fixed crops), so a resumed run gets the same gains

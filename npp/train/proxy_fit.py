@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import torch
@@ -67,7 +68,14 @@ def train_proxy(cfg: ProxyConfig, resume: bool = False, init: Optional[str] = No
     if hasattr(proxy, "entropy_bottleneck"):
         proxy.entropy_bottleneck.quantiles.requires_grad_(False)  # only used for real entropy coding
     run = Run("proxy", cfg, proxy, resume, init, device)
-    run.model.config = {**proxy.config, "codec": cfg.codec, "codec_options": cfg.codec_options}
+    try:
+        run.model.config = {**proxy.config, "codec": cfg.codec, "codec_options": cfg.codec_options}
+        return _train(cfg, run, data)
+    finally:
+        run.close()
+
+
+def _train(cfg: ProxyConfig, run: Run, data: PhotoCrops) -> Path:
     real = RealCodec(cfg.codec, cfg.codec_options, cfg.workers)
     dev = run.dist.device
 
