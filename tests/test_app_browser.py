@@ -123,4 +123,4 @@ def test_training_job_progress_and_checkpoint(page, photo_path):
     page.wait_for_function("document.querySelector('#job-progress').dataset.state !== 'running'", timeout=600_000)
     assert page.locator("#job-progress").get_attribute("data-state") == "done", page.locator("#job-progress").inner_text()
     page.locator("#proxy-choice input").click()  # focusing the dropdown refreshes its choices
-    page.get_by_text("job 1: train-proxy").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"job \S+: train-proxy")).first.wait_for(timeout=30_000)

@@ -23,6 +23,8 @@ def build(services: Services) -> gr.Blocks:
         with gr.Tab("Curves"):
             curves_tab.build(services, controls)
         with gr.Tab("Train"):
-            train_tab.build(services)
+            on_load = train_tab.build(services)
+        if on_load is not None:
+            on_load(demo)
         api.register(services)
     return demo

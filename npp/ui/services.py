@@ -34,6 +34,24 @@ class Services:
         return cls(public=public_mode(), jobs_dir=Path(os.environ.get("NPP_JOBS_DIR") or REPO_ROOT / "runs" / "app-jobs"))
 
     @property
+    def browser_secret(self) -> str:
+        """Encrypts the owner tokens browsers keep (gr.BrowserState); stable across restarts so a
+        browser still controls its jobs after one: NPP_BROWSER_SECRET, else a 0600 file in jobs_dir."""
+        env = os.environ.get("NPP_BROWSER_SECRET", "").strip()
+        if env:
+            return env
+        path = self.jobs_dir / ".browser-secret"
+        if not path.is_file():
+            import secrets
+
+            from npp.fsutil import atomic_write_text
+
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
     def training(self) -> bool:
         return not self.public
 
