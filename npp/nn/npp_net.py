@@ -21,9 +21,10 @@ channel: a map in [0, 1] of where the sender's classifier NAME looks (its Grad-C
 `npp.vision.gradcam.classifier_saliency`), so a
 small network trained on a CPU can keep the object and drop the background without learning
 ImageNet semantics itself. `qp_map=A > 0` adds a head on the U-Net's deepest features (one
-vector per 16x16 block) giving per-block QP offsets in [-A, A] (`npp.codecs.qpmap`), starting
-at zero: with a codec that takes them, NPP decides where bits go as well as what pixels to
-send. `forward(..., with_offsets=True)` returns both (through `forward`, so
+vector per 16x16 block) giving per-block QP offsets (`npp.codecs.qpmap`), A * tanh of the
+head's output less its mean over the picture, starting at zero: the map moves bits between
+blocks and keeps the picture's mean QP at the codec's QP, so QP keeps its meaning. With a codec
+that takes them, NPP decides where bits go as well as what pixels to send. `forward(..., with_offsets=True)` returns both (through `forward`, so
 DistributedDataParallel sees the call); by default only the pixels."""
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ class NPP(nn.Module):
             y = y - self._tone(y - xp)
         offsets = None
         if self.qp_head is not None:
-            offsets = self.qp_map * torch.tanh(self.qp_head(deepest))[:, 0] * self.qa_qp(q)[:, 0]
+            raw = self.qp_map * torch.tanh(self.qp_head(deepest))[:, 0] * self.qa_qp(q)[:, 0]
+            offsets = raw - raw.mean(dim=(1, 2), keepdim=True)
         y = y[:, :, :h, :w].clamp(0.0, 1.0)
         return (y, offsets) if with_offsets else y
 
