@@ -2,7 +2,8 @@
 
 Every entry point (CLI, app, training data) goes through `load_rgb` so that the same
 photo gives the same pixels everywhere: EXIF orientation applied, alpha composited on
-white, grayscale/palette/CMYK/16-bit converted to 8-bit RGB.
+white, every mode Pillow opens converted to 8-bit RGB by a fixed rule (`to_rgb`), or refused
+with a one-line reason naming the file.
 """
 from __future__ import annotations
 
@@ -27,24 +28,58 @@ Source = Union[str, os.PathLike, bytes, BinaryIO]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
 
 
+#: 16-bit sample value v is v / 257 in 8 bits (65535 -> 255), whatever the image's maximum
+SCALE_16_TO_8 = 255.0 / 65535.0
+
+
 def to_rgb(img: Image.Image) -> np.ndarray:
-    """Convert a Pillow image of any mode to an HxWx3 uint8 array (orientation applied)."""
+    """Convert a Pillow image of any mode to an HxWx3 uint8 array (orientation applied).
+
+    The rule is fixed per mode, never guessed from the pixel values (README, "Image modes"):
+    8-bit modes are converted by Pillow; 16-bit modes (I;16*) are scaled by 1/257; 32-bit
+    integer images (I) are read as 16-bit samples when every value lies in 0..65535 and are
+    refused otherwise; float images (F) are taken as 0..1 with values outside clipped, and
+    refused when they hold NaN; alpha (straight or premultiplied, or a transparent colour key)
+    is composited on white. Raises NppError (without the file's name) for what it refuses."""
     img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        a = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if a.max() > 255 else 255.0
-        a = np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=2)
-    if img.mode == "F":
-        a = np.asarray(img, dtype=np.float64)
-        top = 1.0 if a.max() <= 1.0 else 255.0
-        a = np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    mode = img.mode
+    if mode.startswith("I;16") or mode == "I":
+        return _gray_to_rgb(_from_16bit(img))
+    if mode == "F":
+        return _gray_to_rgb(_from_float(np.asarray(img, dtype=np.float32)))
+    if mode in ("La", "RGBa"):
+        # premultiplied: colour c*a over white is c*a + 255*(1 - a), i.e. c_stored + 255 - a
+        a = np.asarray(img, dtype=np.int16)
+        rgb = a[..., :-1] + (255 - a[..., -1:])
+        return np.ascontiguousarray(np.broadcast_to(rgb, a.shape[:2] + (3,)).astype(np.uint8))
+    if mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+
+
+def _from_16bit(img: Image.Image) -> np.ndarray:
+    a = np.asarray(img)
+    if img.mode == "I" and a.size and (a.min() < 0 or a.max() > 65535):
+        raise NppError(f"32-bit integer image with values {a.min()}..{a.max()}: beyond 16 bits there is "
+                       "no standard white level (save it with 8- or 16-bit samples)")
+    out = np.round(a.astype(np.float32) * np.float32(SCALE_16_TO_8)).astype(np.uint8)
+    key = img.info.get("transparency")
+    if isinstance(key, int):  # a 16-bit grey PNG's tRNS colour key: transparent, so white
+        out[a == key] = 255
+    return out
+
+
+def _from_float(a: np.ndarray) -> np.ndarray:
+    nan = np.isnan(a)
+    if nan.any():
+        raise NppError(f"float image holds {int(nan.sum()):,} NaN (not-a-number) pixels")
+    return np.round(np.clip(a, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2))
 
 
 def load_rgb(source: Source, name: str | None = None) -> np.ndarray:
@@ -65,7 +100,10 @@ def load_rgb(source: Source, name: str | None = None) -> np.ndarray:
                     f"{label}: {img.width}x{img.height} is larger than the {MAX_PIXELS:,}-pixel limit"
                 )
             img.load()
-            rgb = to_rgb(img)
+            try:
+                rgb = to_rgb(img)
+            except NppError as exc:
+                raise NppError(f"{label}: {exc}") from None
     except NppError:
         raise
     except Image.DecompressionBombError:
