@@ -1,14 +1,24 @@
 """PyAV plumbing: which FFmpeg codecs it has, and YCbCr planes in and out of libx265 and
 FFmpeg's HEVC and VVC decoders.
 
-Decoding refuses half-decodable input. A complete HEVC/VVC slice ends with its own
-end-of-slice flag, so the decoded picture cannot depend on bytes after the end of the stream;
-a truncated slice is read on into whatever follows. Decoding the stream once as it is and once
-followed by 0xFF filler therefore gives two different pictures when the data ran out early.
+Decoding refuses half-decodable input, by two rules every complete picture obeys:
+
+- It cannot depend on bytes after the end of its data. A complete HEVC/VVC slice ends with its
+  own end-of-slice flag and a complete JPEG scan with its last block; a truncated one is read on
+  into whatever follows. Decoding the stream once as it is and once with 0xFF filler where its
+  data ends gives two different pictures (or an error) when the data ran out early.
+- It cannot depend on what its frame buffer held before: decoding writes every sample.
+  FFmpeg's HEVC decoder outputs a picture even when the slice data stops (its end-of-slice flag
+  set) before the last block, leaving the rest of the buffer as it was: a BPG whose header
+  claims a larger picture than its data codes "decodes" that way. After each decode the
+  buffer is overwritten with the complement of the first decode's bytes, and one more decode
+  follows in the same context, which reuses that buffer (FFmpeg's buffer pool hands back a
+  freed one): any sample it does not write differs from the first decode. A buffer that is not
+  reused only makes this check weaker, never wrong.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -24,6 +34,8 @@ PIX_FMTS = {
     "gray": (8, "gray"), "yuv420p10le": (10, "420"), "yuv444p10le": (10, "444"), "gray10le": (10, "gray"),
 }
 _FILLER = b"\xff" * 32
+#: FFmpeg decoders that output a picture whose slices stop before its last block (see above)
+_OUTPUTS_UNFINISHED = frozenset({"hevc"})
 
 
 def pyav_has(*codecs: str) -> tuple[bool, str]:
@@ -53,41 +65,86 @@ def planes_to_frame(planes: Tuple[np.ndarray, ...], pix_fmt: str) -> "av.VideoFr
     return frame
 
 
-def frame_to_planes(frame: "av.VideoFrame") -> Tuple[List[np.ndarray], int, str]:
-    """(planes, bit depth, chroma) of a decoded PyAV VideoFrame."""
-    fmt = frame.format.name
-    if fmt not in PIX_FMTS:
-        raise NppError(f"decoded picture has an unsupported pixel format {fmt}")
-    depth, chroma = PIX_FMTS[fmt]
-    dtype = np.uint16 if depth > 8 else np.uint8
-    planes = []
-    for plane in frame.planes:
-        a = np.frombuffer(plane, dtype=dtype).reshape(plane.height, -1)[:, : plane.width]
-        planes.append(a.copy())
-    return planes, depth, chroma
+def _planes(frame: "av.VideoFrame") -> List[np.ndarray]:
+    """Copies of a frame's sample planes (any planar pixel format)."""
+    dtype = np.uint16 if max(c.bits for c in frame.format.components) > 8 else np.uint8
+    return [np.frombuffer(p, dtype=np.uint8).view(dtype).reshape(p.height, -1)[:, : p.width].copy()
+            for p in frame.planes]
 
 
-def _decode_once(decoder: str, stream: bytes) -> "av.VideoFrame":
+class _Poison:
+    """Overwrites each decoded frame's buffer, once copied, with the bitwise complement of the
+    first frame's bytes: a sample that a later decode into a reused buffer leaves unwritten then
+    differs from the first decode's."""
+
+    def __init__(self) -> None:
+        self.pattern: Optional[List[np.ndarray]] = None
+
+    def __call__(self, frame: "av.VideoFrame") -> None:
+        raws = [np.frombuffer(p, dtype=np.uint8) for p in frame.planes]
+        if self.pattern is None:
+            self.pattern = [np.invert(raw) for raw in raws]
+        for raw, pattern in zip(raws, self.pattern):
+            if raw.shape == pattern.shape:
+                np.copyto(raw, pattern)
+
+
+def _decode_each(ctx: "av.CodecContext", data: Optional[bytes],
+                 poison: Optional[_Poison]) -> List[Tuple[str, List[np.ndarray]]]:
+    """Send one packet (None: flush); (pixel format, planes) of each picture that comes out. The
+    frames are released on return, so their buffers go back to FFmpeg's pool."""
+    import av
+
+    out = []
+    for frame in ctx.decode(av.Packet(data) if data is not None else None):
+        out.append((frame.format.name, _planes(frame)))
+        if poison is not None:
+            poison(frame)
+    return out
+
+
+def decode_variants(decoder: str, variants: Sequence[bytes],
+                    poison: bool = False) -> Tuple[str, List[List[np.ndarray]]]:
+    """(pixel format, planes of each variant's one picture): the variants decoded in order by one
+    FFmpeg `decoder` context that reports every error (err_detect=explode); NppError if any fails
+    or does not give exactly one picture. `poison`: overwrite each output buffer once copied
+    (`_Poison`), so that a later variant's unwritten samples show."""
     import av
 
     ctx = av.CodecContext.create(decoder, "r")
     ctx.thread_count = 1
     # refuse pictures beyond the project's image limit (plus coding padding) before allocating
     ctx.options = {"err_detect": "explode", "max_pixels": str(int(MAX_PIXELS * 1.05))}
+    spoil = _Poison() if poison else None
+    out: List[Tuple[str, List[np.ndarray]]] = []
     try:
-        frames = list(ctx.decode(av.Packet(stream))) + list(ctx.decode(None))
+        for data in variants:
+            out += _decode_each(ctx, data, spoil)
+        out += _decode_each(ctx, None, spoil)
     except av.error.FFmpegError as exc:
         raise NppError(f"corrupt bitstream ({exc.strerror or exc})") from None
-    if len(frames) != 1:
-        raise NppError(f"corrupt or truncated bitstream ({len(frames)} pictures decoded, expected 1)")
-    return frames[0]
+    if len(out) != len(variants):
+        raise NppError(f"corrupt or truncated bitstream ({len(out)} pictures decoded from "
+                       f"{len(variants)} copies, expected one each)")
+    return out[0][0], [planes for _, planes in out]
+
+
+def same_picture(a: List[np.ndarray], b: List[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def decode_picture(decoder: str, stream: bytes) -> Tuple[List[np.ndarray], int, str]:
     """Decode the one picture of an Annex-B stream with FFmpeg's `decoder` ("hevc", "vvc");
-    NppError if it is corrupt or truncated."""
-    planes, depth, chroma = frame_to_planes(_decode_once(decoder, stream))
-    again, _, _ = frame_to_planes(_decode_once(decoder, stream + _FILLER))
-    if any(not np.array_equal(a, b) for a, b in zip(planes, again)):
+    NppError if it is corrupt, truncated or stops before its last block (module docstring)."""
+    unfinished = decoder in _OUTPUTS_UNFINISHED
+    variants = [stream, stream + _FILLER] + ([stream] if unfinished else [])
+    fmt, pictures = decode_variants(decoder, variants, poison=unfinished)
+    if fmt not in PIX_FMTS:
+        raise NppError(f"decoded picture has an unsupported pixel format {fmt}")
+    # an unfinished picture also differs with the filler (in the samples left unwritten): test it first
+    if unfinished and not same_picture(pictures[0], pictures[2]):
+        raise NppError("corrupt bitstream (the picture data stops before the picture's last block)")
+    if not same_picture(pictures[0], pictures[1]):
         raise NppError("truncated bitstream (the picture data ends before the picture does)")
-    return planes, depth, chroma
+    depth, chroma = PIX_FMTS[fmt]
+    return pictures[0], depth, chroma

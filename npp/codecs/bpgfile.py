@@ -21,6 +21,7 @@ from npp.codecs.bitstream import (
     put_ue7,
     remove_emulation_prevention,
 )
+from npp.codecs.min_bits import check_holds, hevc_min_bits
 from npp.errors import NppError
 from npp.image import MAX_PIXELS
 
@@ -297,7 +298,8 @@ def read_header(data: bytes) -> Tuple[BpgHeader, int]:
 
 
 def read_bpg(data: bytes) -> Tuple[BpgHeader, bytes]:
-    """(header, Annex-B stream with synthesised VPS and SPS) of a .bpg file."""
+    """(header, Annex-B stream with synthesised VPS and SPS) of a .bpg file; NppError when its
+    picture data is too short for the picture its header claims (`npp.codecs.min_bits`)."""
     header, pos = read_header(data)
     if header.alpha or header.animation:
         raise NppError("BPG files with alpha or animation are not supported")
@@ -311,6 +313,10 @@ def read_bpg(data: bytes) -> Tuple[BpgHeader, bytes]:
     pos += hl
     if pos >= len(data):
         raise NppError("truncated BPG file (no picture data)")
+    cb = 1 << fields.log2_min_cb
+    width, height = -(-header.width // cb) * cb, -(-header.height // cb) * cb
+    check_holds("BPG file", header.width, header.height,
+                hevc_min_bits(width, height, cb << fields.log2_diff_cb, cb), len(data) - pos)
     start = b"\x00\x00\x00\x01"
     vps, sps = _vps(header, fields), _sps(header, fields)
     return header, start + vps + start + sps + start + data[pos:]
