@@ -1,14 +1,17 @@
 """`python -m npp <command>`: the command-line interface.
 
 Each command group lives in its own module under `npp.commands` and exposes
-`register(subparsers)`. Failures the user can fix (NppError) print one line on stderr
-and exit non-zero, without a traceback."""
+`register(subparsers)`. Every failure the user can fix prints one line on stderr,
+`npp <command>: error: ...`, and exits with status 2, without a traceback: usage errors
+(argparse's own, which would otherwise print the whole usage block), NppError from any layer,
+and files that cannot be written or read (permissions, a folder that is a file, a full disk)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 from npp import __version__
 from npp.errors import NppError
@@ -24,8 +27,30 @@ COMMAND_MODULES = [
 ]
 
 
+#: errors of the file system that are about the user's files or machine, not a bug
+USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT,
+                         errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP})
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser with usage errors on one line (`npp encode: error: argument --qp:
+    invalid int value: 'abc'`) and exit status 2; `--help` is unchanged. Subparsers made by
+    `add_subparsers` are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def os_error_line(exc: OSError) -> Optional[str]:
+    """The one-line message for a file-system error about the user's files, None for others."""
+    if exc.errno not in USER_ERRNOS and exc.filename is None:
+        return None
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{exc.strerror or exc}: {where}" if where else str(exc.strerror or exc)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="npp",
         description="Preprocessing-enhanced image compression for machine vision.",
     )
@@ -45,8 +70,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except NppError as exc:
         print(f"npp {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return 1
+    except OSError as exc:
+        line = os_error_line(exc)
+        if line is None:
+            raise
+        print(f"npp {args.command}: error: {line}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"npp {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 1

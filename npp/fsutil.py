@@ -1,10 +1,15 @@
-"""Atomic file writes: a killed process never leaves a half-written result or checkpoint."""
+"""Atomic file writes: a killed process never leaves a half-written result or checkpoint.
+
+A destination that cannot be written (no permission, a read-only or full disk, a folder that is
+a file) raises NppError naming the destination, never the temp file."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, Union
+
+from npp.errors import NppError
 
 PathLike = Union[str, os.PathLike]
 
@@ -24,8 +29,11 @@ def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
 
     The file gets the permissions a plain `open(path, "w")` would give (mkstemp's are 0600)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise NppError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         write(tmp)
@@ -33,12 +41,19 @@ def atomic_write(path: PathLike, write: Callable[[str], None]) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise NppError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterable, List, Sequence
@@ -28,7 +29,14 @@ def expand_inputs(paths: Sequence[str], suffixes: Iterable[str] = IMAGE_SUFFIXES
 
 
 def output_paths(inputs: Sequence[Path], out: str, ext: str) -> List[Path]:
-    """With one input, `out` is a file (or an existing folder); with several, a folder of `<stem><ext>`."""
+    """With one input, `out` is a file (or an existing folder); with several, a folder of
+    `<stem><ext>`. NppError when they could not be written (`check_writable`)."""
+    paths = _output_paths(inputs, out, ext)
+    check_writable(paths)
+    return paths
+
+
+def _output_paths(inputs: Sequence[Path], out: str, ext: str) -> List[Path]:
     target = Path(out)
     if len(inputs) == 1 and not target.is_dir():
         if target.suffix == "":
@@ -43,6 +51,19 @@ def output_paths(inputs: Sequence[Path], out: str, ext: str) -> List[Path]:
             raise NppError(f"{src} and {seen[dst]} would both write {dst}")
         seen[dst] = src
     return paths
+
+
+def check_writable(paths: Sequence[Path]) -> None:
+    """Refuse, before any work, outputs whose folder cannot be made or written (the nearest
+    existing folder above each must be a writable folder). Writing still checks again."""
+    for folder in sorted({p.parent for p in paths}):
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NppError(f"cannot write {folder}: {existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise NppError(f"cannot write {folder}: permission denied")
 
 
 def print_json(obj: object) -> None:

@@ -7,10 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from npp.commands.common import print_json
+from npp.commands.common import check_writable, print_json
 from npp.errors import NppError
 
 DEFAULT_QPS = "28,31,34,37,41"
+#: more codec processes than this per core only add memory (each holds its codec and the model)
+MAX_JOBS_PER_CORE = 4
 
 
 def check_vision(name: str, task: str) -> None:
@@ -74,8 +76,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     qps = parse_qps(args.qps, min_count=2, what="--qps")
     shard = parse_shard(args.shard)
-    if args.jobs < 0:
-        raise NppError(f"--jobs {args.jobs}: give a number of worker processes (0 = one per core)")
+    if not 0 <= args.jobs <= MAX_JOBS_PER_CORE * default_jobs():
+        raise NppError(f"--jobs {args.jobs}: give 0 (one worker process per core) or a number of worker "
+                       f"processes up to {MAX_JOBS_PER_CORE * default_jobs()} ({MAX_JOBS_PER_CORE} per core)")
+    check_writable([Path(args.out) / "results.json"])
     methods = evaluation_methods(args)
     if args.task == "det" and (args.labels or args.imagefolder):
         raise NppError("--labels/--imagefolder are for --task cls; detection takes --coco")
@@ -169,6 +173,7 @@ def run_merge(args: argparse.Namespace) -> int:
     from npp.evaluate.merge import merge_results
     from npp.evaluate.report import summary, write_results
 
+    check_writable([Path(args.out) / "results.json"])
     results = merge_results([Path(p) for p in args.shards])
     write_results(Path(args.out), results)
     if args.json:

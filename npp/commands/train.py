@@ -3,9 +3,10 @@ train NPP through it, and filter photos with trained weights."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import List
 
-from npp.commands.common import expand_inputs, output_paths, print_json
+from npp.commands.common import check_writable, expand_inputs, output_paths, print_json
 from npp.errors import NppError
 
 
@@ -34,6 +35,11 @@ def _check_common(args: argparse.Namespace) -> None:
     for name in ("steps", "batch", "crop", "save_every"):
         if getattr(args, name) < 1:
             raise NppError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.workers < 0:
+        raise NppError(f"--workers {args.workers}: give a number of codec processes (0 = encode in this process)")
+    if args.threads is not None and args.threads < 1:
+        raise NppError(f"--threads {args.threads}: must be at least 1")
+    check_writable([Path(args.out) / "last.pt"])
     if args.threads:
         import torch
 
@@ -91,7 +97,6 @@ def run_preprocess(args: argparse.Namespace) -> int:
     model = load_npp(args.weights, device=args.device)
     for src, dst in zip(inputs, outputs):
         out = preprocess_rgb(model, load_rgb(src), args.qp)
-        dst.parent.mkdir(parents=True, exist_ok=True)
         save_png(out, dst)
         if args.json:
             print_json({"input": str(src), "output": str(dst), "qp": args.qp, "width": out.shape[1], "height": out.shape[0]})
