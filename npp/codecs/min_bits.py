@@ -12,21 +12,21 @@ Each bound counts units the format must code and a cost every unit pays, whateve
   exactly one bit of CABAC output (a PCM unit costs far more). Coding units are at most one CTB;
   at the right and bottom edges the quadtree is split without signalling until every unit lies
   inside the picture, so edge CTBs hold several units each.
-- VVC intra: a coding unit may be coded with context-coded bins only (planar mode, no residual),
-  and VVC's arithmetic coder gives the less probable value at least 4/510 of the range, so a
-  context-coded bin costs at least log2(510/506) > 0.0113 bit; each CTU codes at least one
-  such bin plus its end-of-slice flag (a terminating bin, at least log2(510/508) > 0.0056
-  bit). So a CTU costs more than 1/59 bit: a weak bound, which only refuses absurd claims;
-  FFmpeg's VVC decoder itself refuses the rest (tests/test_reliability_corrupt.py).
+
+VVC has no useful bound, so none is applied: a VVC intra coding unit may be coded with
+context-coded bins only (planar mode, no residual; unlike HEVC there is no bypass-coded part),
+and VVC's arithmetic coder gives the less probable value at least 4/510 of the range, so such a
+bin costs as little as log2(510/506) = 0.0114 bit. With a CTU's end-of-slice flag (a
+terminating bin, at least 0.0057 bit) a CTU needs only about 1/59 bit: a 40 MP picture fits in
+fewer bytes than the SPS and PPS that declare its size. FFmpeg's VVC decoder, which checks far
+more than FFmpeg's HEVC decoder, refuses every forged size tried
+(tests/test_reliability_corrupt.py), and sizes beyond the image limit are refused before it runs.
 """
 from __future__ import annotations
 
 import math
 
 from npp.errors import NppError
-
-#: VVC CTUs codable per bit of slice data (a CTU costs more than 1/59 bit, see above)
-VVC_CTUS_PER_BIT = 59
 
 
 def jpeg_min_bits(width: int, height: int, sampling: list[tuple[int, int]]) -> int:
@@ -63,11 +63,6 @@ def hevc_min_bits(width: int, height: int, ctb: int, min_cb: int) -> int:
     if rx and ry:
         units += _edge_units(rx, ry, ctb, min_cb)
     return units
-
-
-def vvc_min_bits(width: int, height: int, ctu: int) -> int:
-    """Bits a VVC intra picture needs at least (CTUs / 59, rounded up)."""
-    return math.ceil(math.ceil(width / ctu) * math.ceil(height / ctu) / VVC_CTUS_PER_BIT)
 
 
 def check_holds(what: str, width: int, height: int, min_bits: int, nbytes: int) -> None:

@@ -25,7 +25,6 @@ from npp.codecs.avstream import decode_picture, pyav_has
 from npp.codecs.base import Codec, register_codec
 from npp.codecs.bitstream import (BitReader, BitstreamError, add_emulation_prevention, nal_spans,
                                   remove_emulation_prevention)
-from npp.codecs.min_bits import check_holds, vvc_min_bits
 from npp.errors import NppError
 from npp.image import MAX_PIXELS
 
@@ -33,7 +32,7 @@ PRESETS = ("faster", "fast", "medium", "slow", "slower")
 #: a vvenc run is killed after 120 s plus this many seconds per megapixel (several times what
 #: each preset took on a loaded 2-core machine: medium about 35 s/MP)
 TIMEOUT_S_PER_MP = {"faster": 30, "fast": 60, "medium": 150, "slow": 400, "slower": 1000}
-NAL_SPS, NAL_PPS, NAL_PREFIX_SEI = 15, 16, 23
+NAL_PPS, NAL_PREFIX_SEI = 16, 23
 SEI_USER_DATA_UNREGISTERED = 5
 #: full-range BT.601, for the raw input (so ffmpeg converts nothing) and in the VUI
 COLOUR_ARGS = ("-color_range", "pc", "-colorspace", "bt470bg")
@@ -93,26 +92,19 @@ def _read_size_sei(stream: bytes) -> Optional[tuple[int, int]]:
     return None
 
 
-def coded_size(stream: bytes) -> Optional[tuple[int, int, int]]:
-    """(width, height, CTU size) from the first SPS and PPS of a VVC stream, None without them.
-
-    The CTU size is a fixed-position field of the SPS (after its ids, sub-layer count and chroma
-    format); the picture size opens the PPS (after its ids and one flag)."""
-    ctu = size = None
-    try:
-        for s, e in nal_spans(stream):
-            kind = stream[s + 1] >> 3 if e - s > 2 else None
-            if kind == NAL_SPS and ctu is None:
-                r = BitReader(remove_emulation_prevention(stream[s + 2:e]))
-                r.u(4 + 4 + 3 + 2)
-                ctu = 1 << (r.u(2) + 5)
-            elif kind == NAL_PPS and size is None:
-                r = BitReader(remove_emulation_prevention(stream[s + 2:e]))
+def coded_size(stream: bytes) -> Optional[tuple[int, int]]:
+    """(width, height) from the first PPS of a VVC stream (its picture size follows the PPS's
+    ids and one flag), None without one: read before decoding, so that a picture beyond the
+    image limit is refused with its size instead of failing to allocate."""
+    for s, e in nal_spans(stream):
+        if e - s > 2 and stream[s + 1] >> 3 == NAL_PPS:
+            r = BitReader(remove_emulation_prevention(stream[s + 2:e]))
+            try:
                 r.u(6 + 4 + 1)
-                size = r.ue(), r.ue()
-    except BitstreamError as exc:
-        raise NppError(f"corrupt VVC stream ({exc})") from None
-    return (size[0], size[1], ctu) if ctu and size else None
+                return r.ue(), r.ue()
+            except BitstreamError as exc:
+                raise NppError(f"corrupt VVC stream ({exc})") from None
+    return None
 
 
 def _insert_before_first_vcl(stream: bytes, nal: bytes) -> bytes:
@@ -193,11 +185,8 @@ class VvcCodec(Codec):
         if not self.sniff(data):
             raise NppError("not a VVC (H.266) Annex-B stream")
         coded = coded_size(data)
-        if coded is not None:
-            w, h, ctu = coded
-            if w * h > MAX_PIXELS * 1.05:
-                raise NppError(f"VVC picture is {w}x{h}, beyond the {MAX_PIXELS / 1e6:.0f} MP limit")
-            check_holds("VVC stream", w, h, vvc_min_bits(w, h, ctu), len(data))
+        if coded is not None and coded[0] * coded[1] > MAX_PIXELS * 1.05:  # (padding to even sizes)
+            raise NppError(f"VVC picture is {coded[0]}x{coded[1]}, beyond the {MAX_PIXELS / 1e6:.0f} MP limit")
         try:
             planes, depth, chroma = decode_picture("vvc", data)
         except NppError as exc:

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from npp.nn.qa import QAScale, qp_tensor
-from npp.nn.unet import UNet
+from npp.nn.unet import UNet, receptive_radius
 
 MULTIPLE = 16
 LOWPASS_SIZE = 5
@@ -98,12 +98,29 @@ class NPP(nn.Module):
             nn.init.zeros_(self.qp_head.bias)
             self.qa_qp = QAScale(1, qa_hidden)
 
+    @property
+    def halo(self) -> int:
+        """Input pixels beyond each side of a region that its output depends on, rounded up to a
+        multiple of 16: a tile of the input with this much margin around its core gives that
+        core's output exactly as the whole image does (`npp.nn.zoo.run_npp`). The U-Net (its
+        saliency channel included) sees `receptive_radius()` (137) pixels, the pixel branch's
+        low-pass filter 2, and the keep_tone Gaussian then reaches 3 sigma further (its kernel has
+        6 sigma + 1 taps). The QP-map head reads the U-Net's deepest features, which see less (a
+        16x16 block and 77 pixels around it)."""
+        reach = max(receptive_radius(), LOWPASS_SIZE // 2 if self.lowpass is not None else 0)
+        if self.keep_tone > 0:
+            reach += self.tone_kernel.shape[-1] // 2
+        return -(-reach // MULTIPLE) * MULTIPLE
+
     def forward(self, x: torch.Tensor, qp: Union[int, float, torch.Tensor], saliency: Optional[torch.Tensor] = None,
-                with_offsets: bool = False) -> Union[torch.Tensor, Tuple[torch.Tensor, Optional[torch.Tensor]]]:
+                with_offsets: bool = False,
+                centre_offsets: bool = True) -> Union[torch.Tensor, Tuple[torch.Tensor, Optional[torch.Tensor]]]:
         """x: Bx3xHxW in [0, 1]; qp: codec QP (int or length-B tensor) -> the filtered image
         (same shape), or with `with_offsets` (filtered image, per-16x16-block QP offsets
         B x ceil(H/16) x ceil(W/16), None without a QP-map head). `saliency` (Bx1xHxW in [0, 1])
-        is required when the network was built with saliency."""
+        is required when the network was built with saliency. `centre_offsets=False` leaves the
+        offsets' mean over the picture in (tiles of one picture: `npp.nn.zoo.run_npp` takes the
+        mean out once, over the whole picture)."""
         b, _, h, w = x.shape
         if self.saliency and saliency is None:
             raise ValueError("this NPP takes a saliency map (npp.vision.saliency)")
@@ -124,7 +141,7 @@ class NPP(nn.Module):
         offsets = None
         if self.qp_head is not None:
             raw = self.qp_map * torch.tanh(self.qp_head(deepest))[:, 0] * self.qa_qp(q)[:, 0]
-            offsets = raw - raw.mean(dim=(1, 2), keepdim=True)
+            offsets = raw - raw.mean(dim=(1, 2), keepdim=True) if centre_offsets else raw
         y = y[:, :, :h, :w].clamp(0.0, 1.0)
         return (y, offsets) if with_offsets else y
 

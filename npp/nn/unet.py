@@ -18,6 +18,39 @@ from torch import nn
 from npp.nn.qa import QAScale
 
 BASE_CHANNELS = (32, 64, 128, 256, 512)
+DEPTH = 4
+
+
+def receptive_radius() -> int:
+    """How many input pixels to either side of an output pixel the U-Net can see (137): the
+    reach of the deepest path, derived layer by layer as `UNet.forward` runs.
+
+    Following the input span [lo, hi] an output span depends on, backwards: a 3x3 convolution
+    widens it by one at its own scale; a stride-2 3x3 convolution maps span [a, b] of its output
+    to [2a - 1, 2b + 1] of its input; an up stage (nearest 2x, then a 3x3 convolution; the
+    official transposed convolution reaches no further) maps [a, b] to [(a - 1) // 2, (b + 1) // 2]
+    one scale down; a concatenation takes the union of its two branches. The worst of the 16
+    output positions a scale-16 grid allows is 137 pixels to the left (122 to the right): the
+    same for every width and for both upsampling modes."""
+
+    def convs(span: Tuple[int, int]) -> Tuple[int, int]:  # two 3x3 convolutions at one scale
+        return span[0] - 2, span[1] + 2
+
+    def down(stage: int, span: Tuple[int, int]) -> Tuple[int, int]:  # input span of stage's convs output
+        span = convs(span)
+        return span if stage == 0 else down(stage - 1, (2 * span[0] - 1, 2 * span[1] + 1))
+
+    def up(stage: int, span: Tuple[int, int]) -> Tuple[int, int]:  # input span of the concat at `stage`
+        inner = convs(((span[0] - 1) // 2, (span[1] + 1) // 2))
+        deep = down(DEPTH - 1, (2 * inner[0] - 1, 2 * inner[1] + 1)) if stage == DEPTH - 1 else up(stage + 1, inner)
+        skip = down(stage, span)
+        return min(deep[0], skip[0]), max(deep[1], skip[1])
+
+    reach = 0
+    for x in range(2 ** DEPTH, 2 * 2 ** DEPTH):  # every position on the coarsest grid
+        lo, hi = up(0, convs((x, x)))  # the head's two 3x3 convolutions, then the up path
+        reach = max(reach, x - lo, hi - x)
+    return reach
 
 
 def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -57,7 +90,7 @@ class UNet(nn.Module):
         self.channels = c
         self.down = nn.ModuleList()
         cin = in_channels
-        for i in range(4):
+        for i in range(DEPTH):
             self.down.append(
                 nn.ModuleDict(
                     {
