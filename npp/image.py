@@ -108,6 +108,8 @@ def load_rgb(source: Source, name: str | None = None) -> np.ndarray:
         raise
     except Image.DecompressionBombError:
         raise NppError(f"{label}: image is larger than the {MAX_PIXELS:,}-pixel limit") from None
+    except MemoryError:
+        raise NppError(f"{label}: not enough memory to read this image") from None
     except Exception as exc:  # Pillow raises many types for unreadable data
         raise NppError(f"{label}: not a readable image ({type(exc).__name__}: {exc})") from None
     if rgb.shape[0] < 1 or rgb.shape[1] < 1:

@@ -3,6 +3,11 @@ field, so every tile's core comes out as from the whole image. The 40-megapixel 
 measured by bench/npp_memory.py (too slow for the test run)."""
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +17,8 @@ from npp.nn.npp_net import NPP
 from npp.nn.tiling import GRID, tile_spans, tiled
 from npp.nn.unet import UNet, receptive_radius
 from npp.nn.zoo import load_npp, preprocess_rgb
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_receptive_radius_is_the_reach_of_the_gradient():
@@ -96,3 +103,24 @@ def test_shipped_npp_in_several_tiles_equals_the_whole_image_within_one_level(ph
     diff = np.abs(parts.astype(int) - whole.astype(int))
     assert diff.max() <= 1, diff.max()
     assert np.abs(whole.astype(int) - rgb).mean() > 0.5  # NPP changed the photo: the comparison means something
+
+
+def test_running_out_of_memory_is_one_line_exit_2(tmp_path, photo):
+    """Before, `npp preprocess` under a memory limit too small for it died with a raw
+    RuntimeError traceback. Here the data segment is limited to 1.5 GB: enough to start, load
+    the photo and NPP, not enough for a 2.4-megapixel NPP pass."""
+    from PIL import Image
+
+    src = tmp_path / "big.png"
+    Image.fromarray(np.tile(photo("astronaut"), (3, 3, 1))).save(src)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (1_500_000_000, 1_500_000_000))
+
+    proc = subprocess.run([sys.executable, "-m", "npp", "preprocess", str(src), "-o", str(tmp_path / "out.png"),
+                           "--qp", "37", "--device", "cpu"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, preexec_fn=limit)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("npp preprocess: error: ") and "not enough memory" in lines[0]
+    assert not (tmp_path / "out.png").exists()
