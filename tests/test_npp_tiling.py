@@ -16,7 +16,7 @@ from torch import nn
 from npp.nn.npp_net import NPP
 from npp.nn.tiling import GRID, tile_spans, tiled
 from npp.nn.unet import UNet, receptive_radius
-from npp.nn.zoo import load_npp, preprocess_rgb
+from npp.nn.zoo import load_npp, preprocess_rgb, run_npp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def test_receptive_radius_is_the_reach_of_the_gradient():
                     nn.init.zeros_(m.bias)
     width, first = 352, 160
     x = (torch.rand(GRID, 3, 16, width, dtype=torch.float64) + 0.5).requires_grad_()
-    y = unet(x, torch.full((GRID, 1), 0.5, dtype=torch.float64))
+    y = unet(x, torch.full((GRID, 1), 0.5, dtype=torch.float64))[0]
     y[torch.arange(GRID), :, 8, first + torch.arange(GRID)].sum().backward()  # one output pixel per sample
     left = right = 0
     for b in range(GRID):
@@ -78,17 +78,32 @@ def random_npp():
 def test_tiles_of_a_random_npp_match_the_whole_image(random_npp, photo):
     img = photo("astronaut")[:480, :480].astype(np.float32) / 255
 
-    def run(part: np.ndarray) -> np.ndarray:
+    def run(win):
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(part)).permute(2, 0, 1)[None]
-            return random_npp(x, 37)[0].permute(1, 2, 0).numpy()
+            x = torch.from_numpy(np.ascontiguousarray(img[win])).permute(2, 0, 1)[None]
+            return (random_npp(x, 37)[0].permute(1, 2, 0).numpy(),)
 
     halo = random_npp.halo
     assert halo == 192
-    whole = run(img)
+    (whole,) = run((slice(0, 480), slice(0, 480)))
     assert 0.01 < np.abs(whole - img).mean() and ((whole > 0) & (whole < 1)).mean() > 0.9
-    parts = tiled(run, img, halo, (2 * halo + 240) ** 2)  # 2 x 2 tiles of 432 x 432
+    (parts,) = tiled(run, 480, 480, halo, (2 * halo + 240) ** 2)  # 2 x 2 tiles of 432 x 432
     assert np.abs(parts - whole).max() <= 1e-5
+
+
+def test_qp_map_of_tiles_matches_the_whole_picture(photo):
+    """Per-16x16-block QP offsets are cut at block boundaries and their mean is taken out once,
+    over the whole picture, as a single pass does."""
+    torch.manual_seed(1)
+    model = NPP(width=0.25, keep_tone=4.0, qp_map=6.0).eval()
+    with torch.no_grad():
+        nn.init.normal_(model.qp_head.weight, std=3.0)
+    rgb = np.ascontiguousarray(photo("chelsea")[:300, :451])
+    whole, whole_qp = run_npp(model, rgb, 34, tile_pixels=10**9)
+    parts, parts_qp = run_npp(model, rgb, 34, tile_pixels=(2 * model.halo + 96) ** 2)
+    assert whole_qp.shape == parts_qp.shape == (19, 29) and whole_qp.std() > 0.1
+    assert abs(parts_qp.mean()) < 1e-5 and np.abs(parts_qp - whole_qp).max() < 1e-4
+    assert np.abs(parts.astype(int) - whole.astype(int)).max() <= 1
 
 
 def test_shipped_npp_in_several_tiles_equals_the_whole_image_within_one_level(photo):
