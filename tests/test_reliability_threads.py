@@ -113,6 +113,51 @@ def test_gradcam_is_its_own_while_other_threads_run_the_models(task, models, sma
     assert all(bg.passes[k] > before[k] for k in bg.passes)  # inference really ran alongside
 
 
+def _inner_network(model: torch.nn.Module) -> torch.nn.Module:
+    """The submodule every forward pass of `model` calls first (Classifier.net, NanoDet.graph)."""
+    return model.net if model.task == "cls" else model.graph
+
+
+@pytest.mark.parametrize("task", ["cls", "det"])
+def test_gradcam_ignores_a_pass_that_runs_inside_its_own(task, models, small):
+    """The same without any race: as the heatmap's own forward pass enters the network, other
+    threads run a whole inference pass and a training-style pass (forward and backward) through
+    the same model, and the heatmap's pass waits for them. Both go through the target layers
+    while the heatmap's hooks are on them, before the heatmap's own activation."""
+    model = models[task]
+    photo, other = small(*CAM_PHOTO[task]), to_tensor(small(*OTHER_PHOTOS[0]))
+    alone = gradcam_overlay(model, photo)
+    main = threading.get_ident()
+    ran: List[str] = []
+
+    def infer() -> None:
+        with torch.no_grad():
+            model(other)
+        ran.append("inference")
+
+    def train() -> None:
+        x = other.clone().requires_grad_(True)
+        out = model(x)
+        sum(v.float().mean() for v in (out.values() if isinstance(out, dict) else [out])).backward()
+        ran.append("training" if x.grad is not None else "training without gradients")
+
+    def interleave(module, args) -> None:
+        # only the heatmap's own pass: this thread, with gradients to its input
+        if threading.get_ident() == main and torch.is_grad_enabled() and args[0].requires_grad and not ran:
+            for fn in (infer, train):
+                t = threading.Thread(target=fn)
+                t.start()
+                t.join()
+
+    handle = _inner_network(model).register_forward_pre_hook(interleave)
+    try:
+        during = gradcam_overlay(model, photo)
+    finally:
+        handle.remove()
+    assert ran == ["inference", "training"]
+    assert np.array_equal(during, alone), f"other threads' passes changed the {task} heatmap"
+
+
 def _heatmaps(result) -> Dict[str, np.ndarray]:
     out = {"uncompressed/cls": result.uncompressed.cam_classifier, "uncompressed/det": result.uncompressed.cam_detector}
     for name, r in result.methods.items():
