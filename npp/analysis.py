@@ -5,7 +5,6 @@ this module only adds what is drawn. A model that cannot be loaded here leaves i
 and `reasons` says why, so the app can show the rest."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -48,8 +47,9 @@ def model_choices(task: str) -> List[tuple]:
 
 
 class VisionSuite:
-    """The classifier and detector, loaded once. Grad-CAM hooks into a model, so heatmaps of
-    one model are computed one at a time (a lock per model); plain inference is concurrent."""
+    """The classifier and detector, loaded once (the registry's shared objects). Everything here
+    may run from many threads at once: Grad-CAM records only its own thread's pass
+    (`npp.vision.gradcam`), so it needs no lock against inference or other heatmaps."""
 
     def __init__(self, device: torch.device, classifier: Optional[str] = None, detector: Optional[str] = None) -> None:
         self.device = device
@@ -57,7 +57,6 @@ class VisionSuite:
         self.classifier, cls_reason = _load("cls", classifier, device)
         self.detector, det_reason = _load("det", detector, device)
         self.reasons = {"classifier": cls_reason, "detector": det_reason}
-        self._cam_locks = {"classifier": threading.Lock(), "detector": threading.Lock()}
 
     @property
     def models(self) -> dict:
@@ -69,12 +68,11 @@ class VisionSuite:
         model = self.classifier if which == "classifier" else self.detector
         if model is None:
             return None
-        with self._cam_locks[which]:
-            try:
-                return gradcam_overlay(model, rgb, target=target)
-            except NppError as exc:
-                self.reasons[f"{which} heatmap"] = str(exc)
-                return None
+        try:
+            return gradcam_overlay(model, rgb, target=target)
+        except NppError as exc:
+            self.reasons[f"{which} heatmap"] = str(exc)
+            return None
 
     def analyse(self, rgbs: Sequence[np.ndarray], detections: Sequence[Optional[list]], heatmaps: bool = True,
                 timer: Callable | None = None) -> List[Analysis]:

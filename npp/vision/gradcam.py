@@ -3,9 +3,14 @@
 Why: the app shows *where* a model looks before and after compression; NPP should keep the
 evidence on the object. The CAM is computed at the model's own input size (cheap, and the
 same pixels the model sees) and scaled back to the image, so the overlay has the input's size.
+
+Heatmaps are safe to compute while other threads use the same model object (the registry shares
+one per process): grad-cam's hooks here keep only the calling thread's pass (`_OwnPassRecorder`),
+so no caller needs a lock and nothing is serialised.
 """
 from __future__ import annotations
 
+import threading
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -13,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget, FasterRCNNBoxScoreTarget
 from torch import nn
@@ -33,9 +39,44 @@ class _DetectionsOutput(nn.Module):
         return self.detector.detections(x)
 
 
+class _OwnPassRecorder(ActivationsAndGradients):
+    """grad-cam's activation and gradient recorder, deaf to every thread but the one computing
+    the heatmap.
+
+    Why: its hooks sit on the shared model itself, so without this any other thread's forward
+    through a target layer while the heatmap is computed (the evaluation sweep, another request's
+    top-5, NPP training's teacher) would be recorded as this heatmap's activation, and the
+    gradients of such a pass as its gradients: wrong heatmaps, usually blank or flat. A forward
+    pass fires its forward hooks in the thread that called it, and the gradient hook is attached
+    only to this thread's own outputs (it may then run in autograd's device thread, as on CUDA),
+    so the filter keeps exactly the heatmap's own pass. Nothing is locked: inference, training
+    and other heatmaps on the same model run on at full speed."""
+
+    def __init__(self, model: nn.Module, target_layers: List[nn.Module]) -> None:
+        self.thread = threading.get_ident()
+        super().__init__(model, target_layers, None)
+
+    def save_activation(self, module: nn.Module, input, output) -> None:
+        if threading.get_ident() == self.thread:
+            super().save_activation(module, input, output)
+
+    def save_gradient(self, module: nn.Module, input, output) -> None:
+        if threading.get_ident() == self.thread:
+            super().save_gradient(module, input, output)
+
+
+class _OwnPassGradCAM(GradCAM):
+    """GradCAM recording only its own thread's forward and backward pass (`_OwnPassRecorder`)."""
+
+    def __init__(self, model: nn.Module, target_layers: List[nn.Module]) -> None:
+        super().__init__(model=model, target_layers=target_layers)
+        self.activations_and_grads.release()  # the base class's recorder hears every thread
+        self.activations_and_grads = _OwnPassRecorder(model, target_layers)
+
+
 def _cam(model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, targets: list) -> np.ndarray:
     x = x.detach().clone().requires_grad_(True)  # the models' weights are frozen; gradients start here
-    with GradCAM(model=model, target_layers=list(layers)) as cam:
+    with _OwnPassGradCAM(model, list(layers)) as cam:
         return cam(input_tensor=x, targets=targets)[0]
 
 
