@@ -74,10 +74,11 @@ class _OwnPassGradCAM(GradCAM):
         self.activations_and_grads = _OwnPassRecorder(model, target_layers)
 
 
-def _cam(model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, targets: list) -> np.ndarray:
+def _cams(model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, targets: list) -> np.ndarray:
+    """B x H x W heatmaps in [0, 1] of a batch, one target per image."""
     x = x.detach().clone().requires_grad_(True)  # the models' weights are frozen; gradients start here
     with _OwnPassGradCAM(model, list(layers)) as cam:
-        return cam(input_tensor=x, targets=targets)[0]
+        return cam(input_tensor=x, targets=targets)
 
 
 def classifier_saliency(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -89,9 +90,7 @@ def classifier_saliency(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     xs = resize(x.detach(), (model.input_size, model.input_size))
     with torch.no_grad():
         top = model(xs).argmax(1).tolist()
-    xs = xs.clone().requires_grad_(True)  # the weights are frozen; gradients start here
-    with GradCAM(model=model, target_layers=[model.cam_layer]) as cam:
-        maps = cam(input_tensor=xs, targets=[ClassifierOutputTarget(t) for t in top])
+    maps = _cams(model, [model.cam_layer], xs, [ClassifierOutputTarget(t) for t in top])
     t = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None].to(x.device)
     return F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
 
@@ -119,7 +118,7 @@ def classifier_cam(model: nn.Module, rgb: np.ndarray, class_index: Optional[int]
             class_index = int(model(x).argmax(1)[0])
     if not 0 <= class_index < len(model.labels):
         raise NppError(f"class index {class_index} is out of range")
-    cam = _cam(model, [model.cam_layer], x, [ClassifierOutputTarget(class_index)])
+    cam = _cams(model, [model.cam_layer], x, [ClassifierOutputTarget(class_index)])[0]
     return _to_image_size(cam, rgb.shape[0], rgb.shape[1]), class_index
 
 
@@ -142,7 +141,7 @@ def detector_cam(model: nn.Module, rgb: np.ndarray, label: Optional[str] = None,
     labels = [model.labels.index(d["label"]) for d in dets]
     boxes = np.array([d["box"] for d in dets], dtype=np.float32)
     target = FasterRCNNBoxScoreTarget(labels=labels, bounding_boxes=boxes, iou_threshold=0.5)
-    cam = _cam(_DetectionsOutput(model), model.cam_layers, x, [target])
+    cam = _cams(_DetectionsOutput(model), model.cam_layers, x, [target])[0]
     sy, sx = rgb.shape[0] / h, rgb.shape[1] / w
     for d in dets:
         x0, y0, x1, y1 = d["box"]
