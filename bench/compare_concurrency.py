@@ -6,6 +6,8 @@ compares N different photos (640x480, heatmaps on) twice: one after another in o
 then all N at once from N threads, as N app users would. It reports the wall time per compare
 in both, the concurrent batch's total wall time, and how many of the concurrent compares'
 Grad-CAM heatmaps differ from the same photo's single-threaded ones (they must all be equal).
+On a thread-safe checkout it first times single heatmaps with grad-cam's own GradCAM and with
+npp's thread-filtered one, alternated (`heatmap_ab`): what the filter costs one heatmap.
 The machine's load average is recorded: on a shared CPU the figures scale with it.
 
 Usage: .venv/bin/python bench/compare_concurrency.py [--clients 8] [--rounds 2] [--codec jpeg]
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -105,6 +108,35 @@ def one_round(photos: list, codec: str, qp: int, methods: list, work: Path) -> d
     }
 
 
+def heatmap_ab(photo, runs: int) -> dict:
+    """ms per Grad-CAM overlay (median of `runs`, one thread) with grad-cam's own GradCAM and with
+    the thread-filtered one npp uses, alternated call by call so load changes hit both alike.
+    Only where npp.vision.gradcam has the filtered class (the thread-safe checkouts)."""
+    from pytorch_grad_cam import GradCAM
+
+    from npp.vision import create_model, gradcam
+
+    if not hasattr(gradcam, "_OwnPassGradCAM"):
+        return {}
+    filtered = gradcam._OwnPassGradCAM
+    plain = lambda model, layers: GradCAM(model=model, target_layers=layers)  # noqa: E731
+    out = {}
+    for task in ("cls", "det"):
+        model = create_model(task=task)
+        times = {"gradcam_package": [], "thread_filtered": []}
+        for _ in range(runs):
+            for name, cls in (("gradcam_package", plain), ("thread_filtered", filtered)):
+                gradcam._OwnPassGradCAM = cls
+                try:
+                    t0 = time.perf_counter()
+                    gradcam.gradcam_overlay(model, photo.rgb)
+                    times[name].append((time.perf_counter() - t0) * 1000.0)
+                finally:
+                    gradcam._OwnPassGradCAM = filtered
+        out[task] = {k: round(statistics.median(v), 2) for k, v in times.items()}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8, help=f"photos, and requests in flight (at most {len(PHOTOS)})")
@@ -113,6 +145,7 @@ def main() -> int:
     ap.add_argument("--qp", type=int, default=37)
     ap.add_argument("--methods", default="plain,npp,resize:256")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "compare_concurrency.json"))
+    ap.add_argument("--heatmap-runs", type=int, default=20, help="runs of the single-heatmap A/B (0: skip it)")
     ap.add_argument("--note", default="", help="conditions worth recording with the figures")
     args = ap.parse_args()
     if not 1 <= args.clients <= len(PHOTOS):
@@ -130,6 +163,7 @@ def main() -> int:
         photos = load_photos(work, PHOTOS[: args.clients])
         warm = load_photos(work, [WARMUP])[0]
         ComparePipeline().compare(warm, args.codec, args.qp, work, methods=methods, heatmaps=True)  # builds models
+        single = heatmap_ab(warm, args.heatmap_runs) if args.heatmap_runs > 0 else {}
         for r in range(args.rounds):
             rounds.append(one_round(photos, args.codec, args.qp, methods, work / f"round{r}"))
             print(f"round {r + 1}: {json.dumps(rounds[-1])}", file=sys.stderr)
@@ -137,7 +171,8 @@ def main() -> int:
     conc = [ms for r in rounds for ms in r["concurrent_ms"]]
     result = {
         "bench": "compare_concurrency",
-        "command": "python bench/compare_concurrency.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "bench/compare_concurrency.py", *sys.argv[1:]]),
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ},
         "photos": f"{args.clients} photos resized to {SIZE[0]}x{SIZE[1]}: "
                   + ", ".join(f for _, f in PHOTOS[: args.clients]),
         "codec": args.codec, "qp": args.qp, "methods": methods, "clients": args.clients, "rounds": args.rounds,
@@ -148,6 +183,7 @@ def main() -> int:
         "concurrent_batch_ms_per_round": round(statistics.median(r["concurrent_batch_ms"] for r in rounds), 1),
         "heatmaps_checked": sum(r["heatmaps_checked"] for r in rounds),
         "heatmaps_wrong": sum(r["heatmaps_wrong"] for r in rounds),
+        "single_heatmap_ms": single,
         "rounds_detail": rounds,
         "torch_threads": torch.get_num_threads(),
         "loadavg_before": load_before,
