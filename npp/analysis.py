@@ -28,6 +28,9 @@ class Analysis:
     detections_image: Optional[np.ndarray] = None
     cam_classifier: Optional[np.ndarray] = None
     cam_detector: Optional[np.ndarray] = None
+    #: why something of this image could not be shown (e.g. no detections to explain): the
+    #: image's own, never another request's
+    notes: List[str] = field(default_factory=list)
 
 
 def _load(task: str, name: Optional[str], device: torch.device):
@@ -63,16 +66,16 @@ class VisionSuite:
         """{"cls": classifier, "det": detector} of the models available here (for `npp.evaluate`)."""
         return {t: m for t, m in (("cls", self.classifier), ("det", self.detector)) if m is not None}
 
-    def heatmap(self, which: str, rgb: np.ndarray, target: Optional[int] = None) -> Optional[np.ndarray]:
-        """Grad-CAM overlay; `target` is the classifier's class (given: saves a forward pass)."""
+    def heatmap(self, which: str, rgb: np.ndarray, target: Optional[int] = None) -> tuple:
+        """(Grad-CAM overlay or None, why not); `target` is the classifier's class (given:
+        saves a forward pass). The reason belongs to this image, so it is returned, not kept."""
         model = self.classifier if which == "classifier" else self.detector
         if model is None:
-            return None
+            return None, ""
         try:
-            return gradcam_overlay(model, rgb, target=target)
+            return gradcam_overlay(model, rgb, target=target), ""
         except NppError as exc:
-            self.reasons[f"{which} heatmap"] = str(exc)
-            return None
+            return None, f"{which} heatmap: {exc}"
 
     def analyse(self, rgbs: Sequence[np.ndarray], detections: Sequence[Optional[list]], heatmaps: bool = True,
                 timer: Callable | None = None) -> List[Analysis]:
@@ -92,8 +95,9 @@ class VisionSuite:
             with timer("gradcam"):
                 for a, rgb in zip(out, rgbs):
                     top1 = a.top5[0]["index"] if a.top5 else None
-                    a.cam_classifier = self.heatmap("classifier", rgb, top1)
-                    a.cam_detector = self.heatmap("detector", rgb)
+                    a.cam_classifier, why_cls = self.heatmap("classifier", rgb, top1)
+                    a.cam_detector, why_det = self.heatmap("detector", rgb)
+                    a.notes += [n for n in (why_cls, why_det) if n]
         return out
 
 
