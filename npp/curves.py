@@ -3,8 +3,10 @@
 command line measures; here laid out as tables for the page."""
 from __future__ import annotations
 
+import json
 import math
-from typing import Callable, List, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
 
 from npp.codecs import create_codec, parse_qps
 from npp.errors import NppError
@@ -74,6 +76,27 @@ def bd_table(results: dict) -> List[list]:
     for name in list(results["curves"])[1:]:
         rows.append([name] + [_pct(results["bd_rate"][m][name]["value"]) for m in metrics])
     return rows
+
+
+def bd_values(results: dict) -> Dict[str, Dict[str, Optional[float]]]:
+    """{method: {metric: BD-rate % against plain, or None}} of a sweep (plain left out)."""
+    out: Dict[str, Dict[str, Optional[float]]] = {}
+    for metric, by in results["bd_rate"].items():
+        for name, v in by.items():
+            out.setdefault(name, {})[metric] = _r(v["value"], 2)
+    return out
+
+
+def load_heldout(path: Path, codec: str) -> Optional[dict]:
+    """The precomputed curves of the held-out photos for `codec` (`bench/heldout_curves.py`
+    writes them from `npp evaluate` results): {"images", "photos", "command", "protocol",
+    "codec_options", "curves": {method: {"qp", "bpp", metric...}}, "bd_rate": {method:
+    {metric: {"value", "ci95"}}}}, or None when there are none for this codec."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    return data.get("codecs", {}).get(codec)
 
 
 def _r(x: Optional[float], digits: int) -> Optional[float]:
