@@ -47,9 +47,9 @@ class Controls:
     shown: gr.State
     curves_shown: gr.State
     status: gr.HTML
+    settings: gr.Accordion
     #: `start(dep)`: run a compare (numbers, then heatmaps) after the event `dep`
     start: Callable = None
-
 
     def inputs(self) -> list:
         return [self.photo, self.codec, self.qp, self.methods, self.weights, self.classifier, self.detector]
@@ -136,7 +136,7 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
                                   allow_custom_value=True, label="Methods", elem_id="methods",
                                   info=f"plain is always in; up to {MAX_METHODS} in all; type others too, "
                                        "e.g. blur:1.5 or resize:320")
-            with gr.Accordion("NPP weights and vision models", open=False):
+            with gr.Accordion("NPP weights and vision models", open=False) as settings:
                 weights = gr.Dropdown([SHIPPED], value=SHIPPED, label="NPP weights", allow_custom_value=True,
                                       info="shipped, or a finished job from the Train tab", elem_id="weights")
                 classifier = gr.Dropdown(model_choices("cls"), value=default_model("cls"), label="Classifier")
@@ -191,7 +191,7 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
                 timings = gr.JSON(label="milliseconds per stage")
 
     controls = Controls(photo, example, examples, codec, qp, methods, weights, classifier, detector, download,
-                        shown, curves_shown, status)
+                        shown, curves_shown, status, settings)
 
     def run(path, codec_name, qp_value, specs, weights_choice, cls_name, det_name, heatmaps: bool) -> CompareResult:
         image = uploaded_file(path)
@@ -223,7 +223,10 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
         res = run(*request, heatmaps=False)
         s = res.summary()
         size = (res.photo.rgb.shape[1], res.photo.rgb.shape[0])
-        note = "\n".join([f"- {n}" for n in res.notes] + ([render.psnr_note(s)] if render.psnr_note(s) else []))
+        weights_note = ([f"- **npp** runs the weights of *{weights_choice}* (Train tab), not the shipped ones."]
+                        if weights_choice and weights_choice != SHIPPED and "npp" in s["methods"] else [])
+        note = "\n".join([f"- {n}" for n in res.notes] + weights_note +
+                          ([render.psnr_note(s)] if render.psnr_note(s) else []))
         yield {status: render.verdict_html(s, res.against_baselines(), res.photo.name, size),
                numbers: render.numbers_table(s, size), top5: render.top5_table(s),
                det_list: render.detections_lists(s), notes: note, quality: qp_note(codec_name, qp_value),

@@ -108,3 +108,31 @@ def preset_fields(label: str) -> dict:
         text = ", ".join(map(str, qps)) or default_qps
     return {"kind": p.kind, "steps": p.steps, "lr": float(r.get("lr") or (2e-4 if p.kind == "train" else 5e-4)),
             "qps": text, "what": p.what}
+
+
+def fit_crop(args: List[str], photos: Path) -> tuple:
+    """The recipe's crop size made to fit the smallest photo (the shipped recipe crops 320 px;
+    a 451x300 photo needs a smaller crop): (args, note or "")."""
+    from PIL import Image
+
+    from npp.image import IMAGE_SUFFIXES
+
+    if "--crop" not in args:
+        return args, ""
+    i = args.index("--crop") + 1
+    crop = int(args[i])
+    sides = []
+    for p in Path(photos).rglob("*"):
+        if p.suffix.lower() in IMAGE_SUFFIXES:
+            try:
+                with Image.open(p) as im:
+                    sides.append(min(im.size))
+            except OSError:
+                continue  # the training command reports unreadable photos itself
+    smallest = min(sides, default=crop)
+    if smallest >= crop:
+        return args, ""
+    fitted = max(64, smallest // 32 * 32)
+    out = list(args)
+    out[i] = str(fitted)
+    return out, f"crop {fitted} px: the smallest photo is {smallest} px"

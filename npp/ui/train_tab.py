@@ -24,7 +24,7 @@ from npp.jobs import allowed_data_dirs, copy_uploads, resolve_data_dir, training
 from npp.ui.common import SHIPPED, checkpoint_choices, default_codec, uploaded_file, user_errors
 from npp.ui.compare_tab import Controls
 from npp.ui.services import Services
-from npp.ui.train_presets import PRESETS, preset_args, preset_fields
+from npp.ui.train_presets import PRESETS, fit_crop, preset_args, preset_fields
 from npp.visualize import plot_training
 
 KIND_LABELS = {"train": "NPP training", "train-proxy": "proxy fine-tuning"}
@@ -93,7 +93,7 @@ def progress_html(job, records: List[dict]) -> str:
     step = records[-1]["step"] if records else 0
     steps = job.steps or 0
     if job.state == "queued":
-        line = "starting: waiting for the job before it to finish"
+        line = "starting: in the queue (one job runs at a time on this server)"
     elif job.state == "running" and not records:
         line = "starting: loading the models and photos (the first steps take longest)"
     elif job.state == "running":
@@ -112,11 +112,15 @@ def progress_html(job, records: List[dict]) -> str:
             f"<progress max='100' value='{pct:.1f}' style='width:100%'></progress></div>")
 
 
+#: lines of the log shown: the box holds them all, so its end is always in view
+LOG_LINES = 12
+
+
 def log_lines(job, records: List[dict]) -> str:
-    """The log as one readable line per logged step, then the process's own last lines when it
-    failed (the error is there); the newest line last (the box keeps it in view)."""
+    """The log's tail: one readable line per logged step, then the process's own last lines when
+    it failed or has not logged a step yet (the error, or what it is loading); newest last."""
     out = []
-    for r in records[-200:]:
+    for r in records[-LOG_LINES:]:
         parts = [f"step {r['step']}/{job.steps or '?'}"]
         if isinstance(r.get("loss"), (int, float)):
             parts.append(f"loss {r['loss']:.4f}")
@@ -130,7 +134,7 @@ def log_lines(job, records: List[dict]) -> str:
     if job.state not in ("running", "done") or not records:
         tail = [ln.rsplit("\r", 1)[-1] for ln in job.output_tail(8).splitlines()]
         out += [ln for ln in tail if ln.strip()]
-    return "\n".join(out)
+    return "\n".join(out[-LOG_LINES:])
 
 
 def jobs_table(jobs, mine: List[str], refs) -> str:
@@ -186,8 +190,8 @@ def build(services: Services, c: Controls, tabs: gr.Tabs) -> None:
     progress = gr.HTML(progress_html(None, []), elem_id="job-status")
     curves = gr.Image(label="live curves (every 10 steps)", elem_id="train-curves", interactive=False,
                       buttons=["download"], height=300)
-    tail = gr.Textbox(label="log (newest last)", lines=10, max_lines=10, interactive=False, autoscroll=True,
-                      elem_id="train-log")
+    tail = gr.Textbox(label="log (newest last)", lines=LOG_LINES, max_lines=LOG_LINES, interactive=False,
+                      autoscroll=True, elem_id="train-log")
     table = gr.HTML(lambda: jobs_table(services.jobs.jobs(), [], sj.ref), elem_id="jobs")  # on each page load
     mine = gr.State([])
     shown = gr.State(None)
@@ -214,10 +218,13 @@ def build(services: Services, c: Controls, tabs: gr.Tabs) -> None:
                                  lr=float(lr_value), proxy=proxies.get(proxy_choice))
             extra = preset_args(preset_label, codec_name)
             preset_kind = next(p.kind for p in PRESETS if p.label == preset_label)
+            note = ""
             if extra and preset_kind == kind_value:
+                extra, note = fit_crop(extra, photos)
                 args += extra
             what = "fine-tune" if extra and preset_kind == kind_value else "new"
             title = f"{what} {'NPP' if kind_value == 'train' else 'proxy'}, {codec_name}, {int(n_steps)} steps"
+            title += f" ({note})" if note else ""
             job = services.jobs.submit(kind_value, args, job_dir, title=title, steps=int(n_steps))
         except NppError:
             shutil.rmtree(job_dir, ignore_errors=True)
@@ -260,7 +267,7 @@ def build(services: Services, c: Controls, tabs: gr.Tabs) -> None:
         if job.kind == "train-proxy":
             return {proxy: gr.Dropdown(choices=checkpoint_choices(services.jobs, "train-proxy"), value=job.label)}
         return {c.weights: gr.Dropdown(choices=checkpoint_choices(services.jobs, "train"), value=job.label),
-                tabs: gr.Tabs(selected="compare")}
+                c.settings: gr.Accordion(open=True), tabs: gr.Tabs(selected="compare")}
 
     preset.input(on_preset, [preset], [kind, steps, lr, qps, what], api_visibility="private", queue=False)
     proxy.focus(lambda v: gr.update(choices=checkpoint_choices(services.jobs, "train-proxy"),
@@ -272,5 +279,5 @@ def build(services: Services, c: Controls, tabs: gr.Tabs) -> None:
     resume.click(resume_job, [shown, mine], [shown, mine, timer], api_name="resume_job")
     timer.tick(poll, [shown, mine, plotted], {progress, tail, table, timer, curves, plotted, use},
                api_visibility="private", show_progress="hidden", queue=False)
-    used = use.click(use_weights, [shown, mine], {proxy, c.weights, tabs}, api_visibility="private")
+    used = use.click(use_weights, [shown, mine], {proxy, c.weights, c.settings, tabs}, api_visibility="private")
     c.start(used)
