@@ -135,7 +135,7 @@ def page_series(url: str, photo: Path, calls: int) -> dict:
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(url)
         page.wait_for_function("document.querySelector('#numbers')?.innerText.includes('bytes')", timeout=600_000)
-        page.set_input_files("#upload input[type=file]", str(photo))
+        page.set_input_files("#controls input[type=file]", str(photo))
         page.wait_for_function(f"document.querySelector('#verdict')?.innerText.includes('{photo.stem}')",
                                timeout=600_000)
         page.get_by_role("tab", name="Grad-CAM").click()

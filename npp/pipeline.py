@@ -255,6 +255,9 @@ class ComparePipeline:
         self._analyses: LRUCache[Analysis] = LRUCache(cache_size)
         self._cams: LRUCache[tuple] = LRUCache(cache_size)
         self._busy = _KeyedLocks()
+        #: the Curves tab's sweeps by request (`npp.curves.sweep`): a class sweeping the same
+        #: example waits for one sweep instead of running thirty
+        self.sweeps: LRUCache[dict] = LRUCache(32)
 
     def suite(self, classifier: Optional[str] = None, detector: Optional[str] = None) -> VisionSuite:
         """The vision models by name (None = the default of the task), each pair loaded once."""

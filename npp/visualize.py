@@ -17,7 +17,8 @@ _PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 1
 
 #: one colour per kind of method (matplotlib's tab10 hues): plain grey, NPP red, baselines cool;
 #: the uncompressed photo (the reference) near black
-_KIND_COLOURS = {"uncompressed": "#111111", "plain": "#7f7f7f", "npp": "#d62728", "resize": "#1f77b4", "blur": "#2ca02c", "down": "#9467bd"}
+_KIND_COLOURS = {"uncompressed": "#111111", "plain": "#7f7f7f", "npp": "#d62728", "resize": "#1f77b4",
+                 "blur": "#2ca02c", "down": "#9467bd"}
 _OTHER_COLOURS = ["#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e"]
 
 
@@ -151,7 +152,8 @@ def plot_panels(panels: Sequence[Panel], path: Path, columns: int = 1, panel_siz
                 if not pts:
                     continue
                 colour = method_colour(name)
-                style = dict(marker="s", ms=4, lw=1.4, ls="--") if name in p.baselines else dict(marker="o", ms=5, lw=2.2)
+                baseline = name in p.baselines
+                style = dict(marker="s", ms=4, lw=1.4, ls="--") if baseline else dict(marker="o", ms=5, lw=2.2)
                 ax.plot([x for x, _, _ in pts], [y for _, y, _ in pts], color=colour, label=name, **style)
                 for x, y, q in pts:
                     ax.annotate(str(q), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8, color=colour)

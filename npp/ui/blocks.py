@@ -14,7 +14,7 @@ from npp.pipeline import DEFAULT_METHODS, DEFAULT_QP
 from npp.ui import api, compare_tab, curves_tab, render, train_tab
 from npp.ui.common import codec_choices, default_codec
 from npp.ui.services import ASSETS, EXAMPLES, Services
-from npp.ui.share import COPY_JS, TAB_JS, read_state
+from npp.ui.share import COPY_JS, LOADED_JS, TAB_JS, read_state
 from npp.ui.teach import EXPLAIN, PAPER, PAPER_URL, WHY_PSNR, intro_html, what_to_try
 
 TITLE = "npp: preprocessing-enhanced compression for machine vision"
@@ -30,6 +30,7 @@ CSS = """
 #share-row > * { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
 #share-row button { white-space: nowrap; padding: 4px 12px; }
 #share-link { font-size: 0.85rem; }
+.gradio-container { overflow: visible !important; }  /* hidden would stop the QP bar sticking */
 #qp-bar { position: sticky; top: 0; z-index: 30; background: var(--background-fill-primary);
           box-shadow: 0 2px 4px rgba(0,0,0,0.08); }
 #jpeg-quality { min-height: 0; font-size: 0.85rem; }
@@ -56,6 +57,7 @@ CSS = """
 .panels .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important;
     padding-top: 30px; }
 .panels .thumbnail-item { aspect-ratio: 4 / 3; height: auto !important; }
+#inspector img { image-rendering: pixelated; }
 #examples .grid-wrap { min-height: 0 !important; max-height: none !important; overflow: hidden !important;
     padding: 4px !important; }
 #examples .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important;
@@ -166,6 +168,7 @@ def build(services: Services) -> gr.Blocks:
         sweep_wanted = gr.State(False)
         loaded = demo.load(on_load, None, [c.photo, c.example, c.examples, c.codec, c.qp, c.methods, tabs, c.status,
                                            sweep_wanted], api_visibility="private", queue=False)
+        loaded.then(None, None, None, js=LOADED_JS, api_visibility="private", queue=False)
         controls.start(loaded)
         sweep_after(loaded, sweep_wanted)
         for tab, name in ((t_compare, "compare"), (t_curves, "curves"), (t_train, "train"), (t_about, "about")):

@@ -17,7 +17,8 @@ from npp.analysis import model_choices
 from npp.codecs.jpeg import qp_to_quality
 from npp.pipeline import DEFAULT_METHODS, DEFAULT_QP, MAX_METHODS, CompareResult, load_photo
 from npp.ui import render
-from npp.ui.common import SHIPPED, checkpoint_choices, checkpoint_path, codec_choices, default_codec, uploaded_file, user_errors
+from npp.ui.common import (SHIPPED, checkpoint_choices, checkpoint_path, codec_choices, default_codec, uploaded_file,
+                           user_errors)
 from npp.ui.methods import METHOD_CHOICES, app_methods
 from npp.ui.services import EXAMPLES, Services
 from npp.ui.share import URL_JS, bundle, dumps
@@ -126,7 +127,8 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
             quality = gr.Markdown(qp_note(default_codec(), DEFAULT_QP), elem_id="jpeg-quality")
     with gr.Row(equal_height=False, elem_id="compare-main"):
         with gr.Column(scale=1, min_width=280, elem_id="controls"):
-            examples = gr.Gallery([(str(e), e.stem) for e in EXAMPLES], label="Example photos (credits: assets/CREDITS.md)",
+            examples = gr.Gallery([(str(e), e.stem) for e in EXAMPLES],
+                                  label="Example photos (credits: assets/CREDITS.md)",
                                   columns=4, allow_preview=False, object_fit="cover",
                                   elem_id="examples", buttons=[], interactive=False)
             upload = gr.UploadButton("Upload your own photo", file_types=["image"], type="filepath",

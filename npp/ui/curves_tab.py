@@ -46,14 +46,16 @@ def build(services: Services, c: Controls) -> Callable:
         go = gr.Button("Sweep", variant="primary", elem_id="sweep", scale=0, min_width=160)
     status = gr.HTML("<div class='verdict'>Press <b>Sweep</b>.</div>", elem_id="sweep-title", min_height=50)
     with gr.Row(equal_height=False):
-        kl_photo = gr.Image(label="this photo: KL", elem_id="plot-kl-photo", interactive=False,
+        kl_photo = gr.Image(label="this photo: KL", elem_id="plot-kl-photo", interactive=False, show_label=False,
                             buttons=["download"], visible=False)
-        kl_heldout = gr.Image(label="held-out set: KL", elem_id="plot-kl-heldout", interactive=False,
+        kl_heldout = gr.Image(label="held-out set: KL", elem_id="plot-kl-heldout", interactive=False, show_label=False,
                               buttons=["download"], visible=False)
     with gr.Row(equal_height=False):
         det_photo = gr.Image(label="this photo: detections kept", elem_id="plot-det-photo", interactive=False,
+                             show_label=False,
                              buttons=["download"], visible=False)
         det_heldout = gr.Image(label="held-out set: detections kept", elem_id="plot-det-heldout", interactive=False,
+                               show_label=False,
                                buttons=["download"], visible=False)
     gr.Markdown("**BD-rate against plain**: the average change in bits for the same quality over the QP range both "
                 "curves cover.")

@@ -32,7 +32,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "", t
     ths = "".join(f"<th title='{esc(t)}'>{h}</th>" if t else f"<th>{h}</th>"
                   for h, t in zip(header, list(titles) + [""] * len(header)))
     trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<div class='scroll-x'><table class='npp-table {cls}'><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table></div>"
+    return (f"<div class='scroll-x'><table class='npp-table {cls}'><thead><tr>{ths}</tr></thead>"
+            f"<tbody>{trs}</tbody></table></div>")
 
 
 def _top1(top5: Optional[list]) -> Optional[dict]:
@@ -98,7 +99,8 @@ def verdict_html(summary: dict, versus: Sequence[dict], photo: str, size: tuple)
         elif v["verdict"] == "equal":
             lines.append(f"{a} and {b} give the same file size and KL here.")
     if versus:
-        lines.append("<i>One photo at one QP is an anecdote: the held-out curves in the Curves tab are the evidence.</i>")
+        lines.append("<i>One photo at one QP is an anecdote: the held-out curves in the Curves tab are the "
+                     "evidence.</i>")
     return "<div class='verdict'>" + "<br>".join(lines) + "</div>"
 
 

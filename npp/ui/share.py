@@ -35,10 +35,14 @@ URL_JS = """
   if (a) { a.href = u.toString(); a.textContent = example ? 'link to this view' : 'link (uploads are not in links)'; }
 }"""
 
+#: a tab's select event puts it in the URL; ignored until the page has read its URL state
+#: (`LOADED_JS`), since the first tab's select fires as the page starts
 TAB_JS = """
-(tab) => { const u = new URL(window.location.href);
+(tab) => { if (!window.__nppLoaded) return; const u = new URL(window.location.href);
   if (tab === 'compare') u.searchParams.delete('tab'); else u.searchParams.set('tab', tab);
   window.history.replaceState(null, '', u.toString()); }"""
+
+LOADED_JS = "() => { window.__nppLoaded = true; }"
 
 COPY_JS = """
 () => { const a = document.querySelector('#share-link a');
