@@ -101,6 +101,15 @@ def cam_status_html(res: CompareResult, ready: bool) -> str:
             f"data-photo='{res.photo.name}'>{text}</div>")
 
 
+def write_images(arrays: Dict[tuple, Optional[object]], folder) -> Dict[str, Dict[str, Optional[str]]]:
+    """{(panel, view): image} written as display PNGs -> {panel: {view: path}}."""
+    paths = write_pngs({f"{_safe(p)}__{v}": a for (p, v), a in arrays.items()}, folder)
+    out: Dict[str, Dict[str, Optional[str]]] = {}
+    for p, v in arrays:
+        out.setdefault(p, {})[v] = paths[f"{_safe(p)}__{v}"]
+    return out
+
+
 def gallery(shown: Optional[dict], view: str, captions: Dict[str, str]) -> list:
     if not shown:
         return []
@@ -234,17 +243,12 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
                det_list: render.detections_lists(s), notes: note, quality: qp_note(codec_name, qp_value),
                g_cam_cls: None, g_cam_det: None, cam_status: cam_status_html(res, False), summary: s,
                timings: res.timings}
-        folder = services.files.new_dir()
-        arrays = {"uncompressed/decoded": res.photo.rgb, "uncompressed/detections": res.uncompressed.detections_image}
+        arrays = {("uncompressed", "decoded"): res.photo.rgb,
+                  ("uncompressed", "detections"): res.uncompressed.detections_image}
         for name, r in res.methods.items():
-            arrays.update({f"{name}/decoded": r.coded.decoded, f"{name}/error": r.error_map,
-                           f"{name}/detections": r.analysis.detections_image})
-        paths = write_pngs({k.replace("/", "__").replace(":", "_"): v for k, v in arrays.items()}, folder)
-        images: Dict[str, Dict[str, Optional[str]]] = {}
-        for k in arrays:
-            panel, kind = k.split("/")
-            images.setdefault(panel, {})[kind] = paths[k.replace("/", "__").replace(":", "_")]
-        state = Shown.make(request, res, images)
+            arrays.update({(name, "decoded"): r.coded.decoded, (name, "error"): r.error_map,
+                           (name, "detections"): r.analysis.detections_image})
+        state = Shown.make(request, res, write_images(arrays, services.files.new_dir()))
         caps = captions(res)
         panels = ["uncompressed"] + list(res.methods)
         left_ = left_ if left_ in panels else "plain"
@@ -259,17 +263,12 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
         if not shown_:
             return {g_cam_cls: gr.skip()}
         res = run(*shown_["request"], heatmaps=True)
-        folder = services.files.new_dir()
-        arrays = {"uncompressed": res.uncompressed, **{n: r.analysis for n, r in res.methods.items()}}
-        flat = {}
-        for panel, a in arrays.items():
-            flat[f"{_safe(panel)}__cam_cls"] = a.cam_classifier
-            flat[f"{_safe(panel)}__cam_det"] = a.cam_detector
-        paths = write_pngs(flat, folder)
+        arrays = {}
+        for panel, a in [("uncompressed", res.uncompressed)] + [(n, r.analysis) for n, r in res.methods.items()]:
+            arrays.update({(panel, "cam_cls"): a.cam_classifier, (panel, "cam_det"): a.cam_detector})
         images = {p: dict(v) for p, v in shown_["images"].items()}
-        for panel in arrays:
-            images[panel]["cam_cls"] = paths[f"{_safe(panel)}__cam_cls"]
-            images[panel]["cam_det"] = paths[f"{_safe(panel)}__cam_det"]
+        for panel, views in write_images(arrays, services.files.new_dir()).items():
+            images[panel].update(views)
         state = Shown.make(shown_["request"], res, images)
         state["texts"]["compare/timings.json"] = dumps(res.timings)
         caps = captions(res)
@@ -290,7 +289,8 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
 
     def heatmaps_after(dep) -> None:
         dep.then(show_heatmaps, [shown, curves_shown, left, right, view], heatmap_outputs, api_visibility="private",
-                 concurrency_id="heatmaps", show_progress="minimal", show_progress_on=[g_cam_cls])
+                 concurrency_id="heatmaps", concurrency_limit=1, show_progress="minimal",
+                 show_progress_on=[g_cam_cls])
 
     def start(dep) -> None:
         """After `dep` (an event that set the photo or other controls): numbers, then heatmaps."""
