@@ -25,7 +25,7 @@ def client(tmp_path_factory):
     from gradio_client import Client
 
     jobs = tmp_path_factory.mktemp("jobs")
-    with running_app({"NPP_JOBS_DIR": str(jobs)}) as url:
+    with running_app({"NPP_JOBS_DIR": str(jobs), "NPP_PRECOMPUTE": "0"}) as url:  # no examples needed
         yield Client(url, verbose=False)
 
 
@@ -199,7 +199,7 @@ def test_public_mode_and_clean_exit(photo, tmp_path):
     noise = np.random.default_rng(0).integers(0, 256, (1600, 1600, 3), dtype=np.uint8)
     big = tmp_path / "noise.png"
     Image.fromarray(noise).save(big)  # ~7.7 MB, over the public 5 MB cap
-    with running_app({"NPP_PUBLIC": "1", "TMPDIR": str(tmpdir)}) as url:
+    with running_app({"NPP_PUBLIC": "1", "TMPDIR": str(tmpdir), "NPP_PRECOMPUTE": "0"}) as url:
         client = Client(url, verbose=False)
         assert "/start_job" not in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
         s = compare(client, ROOT / "assets" / "chelsea.png", methods="plain")

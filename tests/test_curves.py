@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from npp.curves import MAX_SWEEP_QPS, bd_table, points, sweep, sweep_qps, wide_table
+from npp.curves import MAX_SWEEP_QPS, bd_values, sweep, sweep_qps
+from npp.ui import render
 from npp.errors import NppError
 from npp.methods import create_methods
 from npp.pipeline import ComparePipeline, load_photo
@@ -35,12 +36,14 @@ def test_sweep_curves_and_tables(swept):
     assert plain["qp"] == [28, 37, 45] and plain["bpp"] == sorted(plain["bpp"], reverse=True)
     assert all(0 <= c <= 1 for c in plain["confidence"]) and plain["confidence"][0] > 0.2  # the cat survives
     assert all(0 <= f <= 1 for f in plain["detection_f1"])
-    assert len(points(res)) == 3 * 3
-    wide = wide_table(res)
-    assert wide[0][:4] == ["QP", "plain bpp", "plain kl", "plain detection_f1"] and [r[0] for r in wide[1:]] == [28, 37, 45]
-    bd = bd_table(res)
-    assert [r[0] for r in bd[1:]] == ["blur:1.0", "down:2"]
-    assert all(v == "n/a" or v.endswith("%") for r in bd[1:] for v in r[1:])
+    bd = bd_values(res)
+    assert list(bd) == ["blur:1.0", "down:2"] and set(bd["blur:1.0"]) >= {"kl", "detection_f1", "psnr"}
+    assert all(v is None or -100 < v < 1000 for by in bd.values() for v in by.values())
+    wide = render.wide_table(res)  # one row per QP, every method's bpp, KL and detections kept
+    assert wide.count("<tr>") == 1 + 3 and "plain" in wide and "<b>37</b>" in wide
+    table = render.bd_rate_table(bd, None)
+    assert "this photo, equal KL" in table and "n/a" in table  # the note explains it, always
+    assert table.count("<tr>") == 1 + 2
 
 
 def test_sweep_qp_lists_are_bounded():

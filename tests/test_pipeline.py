@@ -3,6 +3,7 @@ available codec): uploads normalised, real files written, caches reused, temp fi
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -13,9 +14,9 @@ from npp.cache import LRUCache
 from npp.codecs import create_codec, list_codecs
 from npp.errors import NppError
 from npp.evaluate.metrics import psnr
-from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE, ComparePipeline, load_photo, safe_stem
+from npp.pipeline import APP_MAX_PIXELS, APP_MIN_SIDE, ComparePipeline, load_photo, safe_stem, versus
 from npp.tempstore import TempStore
-from npp.visualize import amplified_difference, draw_detections
+from npp.visualize import caption_font_size, draw_detections, error_map
 
 AVAILABLE = [c for c in list_codecs() if create_codec(c).availability()[0]]
 
@@ -129,19 +130,76 @@ def test_lru_cache_drops_the_oldest_and_computes_once():
     assert calls == ["a", "b", "c"] and "b" not in cache and "a" in cache and len(cache) == 2
 
 
-def test_amplified_difference(photo):
+def test_error_map(photo):
     rgb = photo("chelsea")
-    assert (amplified_difference(rgb, rgb) == 128).all()
+    black = error_map(rgb, rgb)
+    assert black.shape == rgb.shape and (black == black[0, 0]).all() and black[0, 0].sum() < 20
     shifted = np.clip(rgb.astype(int) - 10, 0, 255).astype(np.uint8)
-    d = amplified_difference(rgb, shifted)
-    assert d[rgb >= 10].min() == 168  # 128 + 4 * 10
+    lost = error_map(rgb, shifted)
+    assert (lost[(rgb >= 10).all(axis=2)] == error_map(np.full((1, 1, 3), 50, np.uint8),
+                                                        np.full((1, 1, 3), 40, np.uint8))[0, 0]).all()  # |10| x 4
+    assert lost[(rgb >= 10).all(axis=2)].sum(axis=1).min() > black[0, 0].sum()
 
 
-def test_draw_detections_marks_the_box(photo):
-    rgb = photo("coffee")
-    out = draw_detections(rgb, [{"label": "cup", "score": 0.9, "box": [100, 100, 300, 250]}])
+def test_draw_detections_marks_the_box_with_legible_captions(photo):
+    rgb = photo("coffee")  # 600x400
+    dets = [{"label": "cup", "score": 0.9, "box": [100, 100, 300, 250]},
+            {"label": "toilet", "score": 0.4, "box": [90, 0, 320, 260]}]  # touches the top edge
+    out = draw_detections(rgb, dets)
     assert out.shape == rgb.shape and not np.array_equal(out[150, 100], rgb[150, 100])
     assert np.array_equal(out[200, 200], rgb[200, 200])  # inside the box untouched
+    assert caption_font_size(400, 600) >= 18
+    # the top box's caption is drawn inside the image, at its top edge, not above it (off the image)
+    assert not np.array_equal(out[2:20, 95:140], rgb[2:20, 95:140])
+
+
+def test_versus_names_the_winner_honestly():
+    npp = {"bytes": 1000, "kl": 0.10}
+    assert versus("npp", npp, "resize:256", {"bytes": 900, "kl": 0.10})["verdict"] == "beats"
+    assert versus("npp", npp, "resize:256", {"bytes": 1000, "kl": 0.05})["verdict"] == "beats"
+    assert versus("npp", npp, "blur:1.0", {"bytes": 1100, "kl": 0.10})["verdict"] == "beaten"
+    assert versus("npp", npp, "blur:1.0", {"bytes": 900, "kl": 0.20})["verdict"] == "trade-off"
+    assert versus("npp", npp, "blur:1.0", {"bytes": 1000, "kl": 0.10})["verdict"] == "equal"
+    assert versus("npp", npp, "blur:1.0", {"bytes": 1000, "kl": None})["verdict"] == "unknown"
+
+
+def test_heatmaps_come_in_a_second_step_and_are_cached(pipeline, photo_path, tmp_path):
+    photo = load_photo(photo_path("coffee"), "coffee.png")
+    res = pipeline.compare(photo, "jpeg", 40, tmp_path, methods=["plain", "down:2"], heatmaps=False)
+    assert not res.has_heatmaps and res.methods["down:2"].analysis.cam_classifier is None
+    full = pipeline.add_heatmaps(res)
+    assert full.has_heatmaps and full.summary() == res.summary()
+    for a in [full.uncompressed] + [r.analysis for r in full.methods.values()]:
+        assert a.cam_classifier.shape == photo.rgb.shape and a.cam_detector.shape == photo.rgb.shape
+    again = pipeline.compare(photo, "jpeg", 40, tmp_path, methods=["plain", "down:2"], heatmaps=True)
+    assert again.methods["down:2"].analysis.cam_classifier is full.methods["down:2"].analysis.cam_classifier
+
+
+def test_concurrent_identical_compares_compute_once(photo_path, tmp_path):
+    """A class on the lecturer's photo and QP: the second request waits and reads the cache."""
+    pipeline = ComparePipeline()
+    photo = load_photo(photo_path("astronaut"), "astronaut.png")
+    results = []
+
+    def call(i):
+        results.append(pipeline.compare(photo, "jpeg", 42, tmp_path / str(i), methods=["plain", "blur:1.0"],
+                                        heatmaps=False))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert len(results) == 3 and sum("evaluate" in r.timings for r in results) == 1
+    assert results[0].summary() == results[1].summary() == results[2].summary()
+
+
+def test_warm_precomputes_what_a_visitor_sees(photo_path, tmp_path):
+    pipeline = ComparePipeline()
+    photo = load_photo(photo_path("chelsea"), "chelsea.png")
+    assert pipeline.warm([photo], "jpeg", 37, ["plain", "down:2"], tmp_path) > 0
+    res = pipeline.compare(photo, "jpeg", 37, tmp_path, methods=["plain", "down:2"], heatmaps=True)
+    assert "evaluate" not in res.timings and res.has_heatmaps
 
 
 def test_tempstore_sweeps_old_request_folders():

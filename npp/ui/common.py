@@ -4,6 +4,7 @@ the page or a server path in a message)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -32,21 +33,37 @@ def uploaded_file(path: object) -> Path:
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Run an event handler; a user error (NppError) becomes a visible one-line message and one
-    log line, anything else a generic message (the log keeps the traceback)."""
+    """Run an event handler (a function or a generator that yields partial results); a user
+    error (NppError) becomes a visible one-line message and one log line, anything else a
+    generic message (the log keeps the traceback)."""
+
+    def translate(exc: Exception) -> gr.Error:
+        if isinstance(exc, NppError):
+            log.info("%s: %s", fn.__name__, exc)
+            return gr.Error(str(exc), print_exception=False)
+        log.error("%s failed", fn.__name__, exc_info=exc)
+        return gr.Error(f"internal error ({type(exc).__name__}); see the server log")
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:
+                raise translate(exc) from None
+
+        return generator
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except NppError as exc:
-            log.info("%s: %s", fn.__name__, exc)
-            raise gr.Error(str(exc), print_exception=False) from None
         except gr.Error:
             raise
         except Exception as exc:
-            log.exception("%s failed", fn.__name__)
-            raise gr.Error(f"internal error ({type(exc).__name__}); see the server log") from None
+            raise translate(exc) from None
 
     return wrapper
 

@@ -1,22 +1,28 @@
 """What the app's pages call, built once per process and nothing of it at import time: the
 compare pipeline (models), the private folder for per-request files, the training job runner.
-`Services.from_env()` only reads settings; models load in `start()` (before the server opens)
-or on the first request, so importing `app` in a test loads nothing."""
+`Services.from_env()` only reads settings; models load in `start()` (before the server opens,
+which also precomputes the example photos at the default codec, QP and methods) or on the
+first request, so importing `app` in a test loads nothing."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from npp.jobs import JobRunner, public_mode
+from npp.hosting import public_mode
+from npp.jobs import JobRunner
 from npp.runtime import tune_allocator
 from npp.tempstore import TempStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS = REPO_ROOT / "assets"
 EXAMPLES = [ASSETS / n for n in ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg")]
+#: the held-out set's curves the Curves tab shows beside a photo's (bench/heldout_curves.py)
+HELDOUT_CURVES = ASSETS / "heldout_curves.json"
+log = logging.getLogger("npp.app")
 
 
 @dataclass
@@ -50,6 +56,9 @@ class Services:
             atomic_write_text(path, secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def heldout_path(self) -> Path:
+        return HELDOUT_CURVES
 
     @property
     def training(self) -> bool:
@@ -88,7 +97,18 @@ class Services:
                 self._jobs = JobRunner(self.jobs_dir)
             return self._jobs
 
-    def start(self) -> None:
-        """Load everything before the server opens, so the first visitor does not wait."""
-        self.pipeline  # noqa: B018  (loads the models)
+    def start(self, precompute: bool = True) -> None:
+        """Load everything before the server opens, so the first visitor does not wait: the
+        models, the job runner, and (unless `precompute` is off or NPP_PRECOMPUTE=0) every
+        example photo at the default codec, QP and methods, Grad-CAM included."""
+        from npp.pipeline import DEFAULT_METHODS, DEFAULT_QP, load_photo
+        from npp.ui.common import default_codec
+
+        pipeline = self.pipeline
         self.jobs  # noqa: B018  (re-attaches to jobs a previous server left running)
+        if precompute and os.environ.get("NPP_PRECOMPUTE", "1") != "0":
+            photos = [load_photo(e, name=e.name) for e in EXAMPLES]
+            codec = default_codec()
+            seconds = pipeline.warm(photos, codec, DEFAULT_QP, DEFAULT_METHODS, self.files.new_dir())
+            log.info("precomputed %d example photos (%s, QP %d, %s) in %.1f s", len(photos), codec, DEFAULT_QP,
+                     ", ".join(DEFAULT_METHODS), seconds)
