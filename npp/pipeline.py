@@ -387,11 +387,13 @@ class ComparePipeline:
 
         with timer("gradcam"), cf.ThreadPoolExecutor(2, thread_name_prefix="npp-cam") as pool:
             cls_maps, det_maps = pool.map(cams, ("classifier", "detector"))
-        filled = [dataclasses.replace(a, cam_classifier=c, cam_detector=d, notes=a.notes + [n for n in (why_c, why_d) if n])
+        filled = [dataclasses.replace(a, cam_classifier=c, cam_detector=d,
+                                      notes=a.notes + [n for n in (why_c, why_d) if n])
                   for (_, _, a), (c, why_c), (d, why_d) in zip(images, cls_maps, det_maps)]
         methods = {name: dataclasses.replace(r, analysis=a) for (name, r), a in zip(result.methods.items(), filled[1:])}
         # a heatmap that failed is said once, on this request's result (never in a shared object)
-        notes = list(result.notes) + [n for n in dict.fromkeys(n for a in filled for n in a.notes) if n not in result.notes]
+        failed = dict.fromkeys(n for a in filled for n in a.notes)
+        notes = list(result.notes) + [n for n in failed if n not in result.notes]
         return dataclasses.replace(result, uncompressed=filled[0], methods=methods, notes=notes)
 
     def warm(self, photos: Sequence[Photo], codec_name: str, qp: int, methods: Sequence[str], workdir: Path) -> float:

@@ -13,6 +13,7 @@ from PIL import Image
 from npp.codecs.jpeg import qp_to_quality
 from npp.curves import load_heldout
 from npp.errors import NppError
+from npp.jobs import Job, _token_hash, new_token
 from npp.nn.zoo import SHIPPED_NPP
 from npp.pipeline import ComparePipeline, load_photo
 from npp.ui import render
@@ -122,35 +123,34 @@ def test_presets_start_from_the_shipped_weights_with_their_recipe(tmp_path):
     assert fitted[fitted.index("--crop") + 1] == "288" and "300 px" in note
 
 
-class FakeJob:
-    """A job record as the runner keeps it (the runner itself is tested in tests/test_jobs.py)."""
-
-    def __init__(self, state, steps=100, started=1000.0, ended=None):
-        self.id, self.kind, self.state, self.steps = 7, "train", state, steps
-        self.started, self.ended, self.error, self.label = started, ended, "", "job 7: fine-tune NPP"
-
-    def output_tail(self, n):
-        return "npp npp:  10%|#| 1/10\rnpp npp:  20%|##| 2/10"
-
-    def records(self):
-        return []
+def job_record(tmp_path, state, steps=100, started=1000.0, ended=None, token=None) -> Job:
+    """A job record as the runner keeps it, with its process's output file (the runner itself is
+    tested in tests/test_jobs.py)."""
+    job = Job(id="7", kind="train", args=[], dir=tmp_path / state, title="fine-tune NPP", steps=steps, state=state,
+              started=started, ended=ended, owner=_token_hash(token) if token else "")
+    job.dir.mkdir(parents=True)
+    job.output_path.write_text("npp npp:  10%|#| 1/10\rnpp npp:  20%|##| 2/10\n")
+    return job
 
 
-def test_train_progress_eta_and_log():
+def test_train_progress_eta_and_log(tmp_path):
     recs = [{"step": s, "loss": 1.0 / s, "step_s": 2.0, "bpp_saved_pct": 40.0 if s % 10 == 1 else None,
              "d_machine": 0.4, "plain_d_machine": 0.3} for s in range(1, 21)]
-    running = FakeJob("running")
+    running = job_record(tmp_path, "running")
     assert eta(running, recs) == pytest.approx(80 * 2.0)
     html = progress_html(running, recs)
     assert "step 20 of 100" in html and "left" in html and "data-state='running'" in html
-    assert "data-phase='starting'" in progress_html(FakeJob("queued"), [])
-    assert "starting" in progress_html(FakeJob("running"), [])
+    assert "data-phase='starting'" in progress_html(job_record(tmp_path, "queued"), [])
+    assert "starting" in progress_html(running, [])
     log = log_lines(running, recs).splitlines()
     assert log[-1].startswith("step 20/100") and len(log) <= 12 and "bits saved 40.0%" in "\n".join(
         log_lines(running, recs[:11]).splitlines())
-    assert log_lines(FakeJob("failed"), []).endswith("2/10")  # the process's own last line, tqdm's \r undone
-    table = jobs_table([FakeJob("done", ended=1300.0)], ["7"], lambda j: str(j.id))
+    assert log_lines(job_record(tmp_path, "failed"), []).endswith("2/10")  # the process's own last line
+    token = new_token()
+    done = job_record(tmp_path, "done", ended=1300.0, token=token)
+    table = jobs_table([done], token)
     assert "job 7: fine-tune NPP" in table and "(yours)" in table and "5:00" in table
+    assert "(yours)" not in jobs_table([done], new_token())
 
 
 def test_plots_write_pngs(tmp_path):
