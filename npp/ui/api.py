@@ -44,15 +44,15 @@ def register(services: Services) -> None:
     def compare_json(image_path, codec_name, qp_value, specs) -> dict:
         """Every method for one photo, codec and QP: real files, bits and what the models see."""
         photo = load_photo(uploaded_file(image_path), name=Path(str(image_path)).name)
-        res = services.pipeline.compare(photo, str(codec_name), qp_value, services.files.new_dir(),
-                                        methods=app_methods(specs), heatmaps=False)
+        res = services.run(services.pipeline.compare, photo, str(codec_name), qp_value, services.files.new_dir(),
+                           methods=app_methods(specs), heatmaps=False)
         return res.summary()
 
     @user_errors
     def curves_json(image_path, codec_name, qps_text, specs) -> dict:
         """The QP sweep of the Curves tab as `npp evaluate --json` prints it."""
         photo = load_photo(uploaded_file(image_path), name=Path(str(image_path)).name)
-        res = sweep(services.pipeline, photo, str(codec_name), sweep_qps(qps_text), app_methods(specs))
+        res = services.run(sweep, services.pipeline, photo, str(codec_name), sweep_qps(qps_text), app_methods(specs))
         return jsonable({**summary(res), "bd_rates": {m: {k: v["value"] for k, v in by.items()}
                                                       for m, by in res["bd_rate"].items()}})
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from npp.hosting import summary as hosting_summary
 from npp.pipeline import DEFAULT_METHODS, DEFAULT_QP
 from npp.ui import api, compare_tab, curves_tab, render, train_tab
 from npp.ui.common import codec_choices, default_codec
 from npp.ui.services import ASSETS, EXAMPLES, Services
 from npp.ui.share import COPY_JS, LOADED_JS, TAB_JS, read_state
+from npp.vision.registry import models_summary
 from npp.ui.teach import EXPLAIN, PAPER, PAPER_URL, WHY_PSNR, intro_html, what_to_try
 
 TITLE = "npp: preprocessing-enhanced compression for machine vision"
@@ -133,6 +135,8 @@ Curves tab shows the held-out photos' curves, which are the evidence (one photo 
 def build(services: Services) -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
         gr.HTML(intro_html(), elem_id="header")
+        # where it runs and which models judge the images, as of each page load
+        gr.Markdown(lambda: f"<small>{hosting_summary()} {models_summary()}</small>", elem_id="hosting")
         with gr.Row(elem_id="share-row"):
             download = gr.DownloadButton("Download all shown (ZIP)", value=None, size="sm", elem_id="download-zip")
             copy = gr.Button("Copy link to this view", size="sm", elem_id="copy-link")

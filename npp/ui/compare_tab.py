@@ -208,8 +208,8 @@ def build(services: Services, download: gr.DownloadButton) -> Controls:
         image = uploaded_file(path)
         photo_ = load_photo(image, name=image.name)
         chosen = app_methods(specs, checkpoint_path(services.jobs, "train", weights_choice))
-        return services.pipeline.compare(photo_, codec_name, qp_value, services.files.new_dir(), methods=chosen,
-                                         heatmaps=heatmaps, classifier=cls_name or None, detector=det_name or None)
+        return services.run(services.pipeline.compare, photo_, codec_name, qp_value, services.files.new_dir(),
+                            methods=chosen, heatmaps=heatmaps, classifier=cls_name or None, detector=det_name or None)
 
     def captions(res: CompareResult) -> Dict[str, str]:
         s = res.summary()["methods"]

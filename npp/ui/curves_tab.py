@@ -79,7 +79,8 @@ def build(services: Services, c: Controls) -> Callable:
             progress(done[0] / total, desc=f"{done[0]} of {total} points")
 
         progress(0, desc=f"0 of {total} points")
-        res = sweep(services.pipeline, photo, codec_name, qp_list, methods, step, cls_name or None, det_name or None)
+        res = services.run(sweep, services.pipeline, photo, codec_name, qp_list, methods, step, cls_name or None,
+                           det_name or None)
         options = create_codec(codec_name).options()
         codec_label = ", ".join(f"{k} {v}" for k, v in options.items())
         h = load_heldout(services.heldout_path, codec_name)

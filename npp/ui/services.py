@@ -10,12 +10,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from npp.hosting import public_mode
 from npp.jobs import JobRunner
 from npp.runtime import tune_allocator
 from npp.tempstore import TempStore
+from npp.zerogpu import gpu_task, start_device
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS = REPO_ROOT / "assets"
@@ -23,6 +24,11 @@ EXAMPLES = [ASSETS / n for n in ("chelsea.png", "coffee.png", "astronaut.png", "
 #: the held-out set's curves the Curves tab shows beside a photo's (bench/heldout_curves.py)
 HELDOUT_CURVES = ASSETS / "heldout_curves.json"
 log = logging.getLogger("npp.app")
+T = TypeVar("T")
+
+
+def _call(fn: Callable[..., T], *args, **kwargs) -> T:
+    return fn(*args, **kwargs)
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Services:
     _pipeline: object = None
     _files: Optional[TempStore] = None
     _jobs: Optional[JobRunner] = None
+    _on_device: Optional[Callable] = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
@@ -57,6 +64,7 @@ class Services:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    @property
     def heldout_path(self) -> Path:
         return HELDOUT_CURVES
 
@@ -76,8 +84,16 @@ class Services:
                 tune_allocator()  # before the models load: keeps the classifier at its fast speed
                 from npp.pipeline import ComparePipeline
 
-                self._pipeline = ComparePipeline(encode_cache=self.files.new_dir())
+                self._pipeline = ComparePipeline(device=start_device(), encode_cache=self.files.new_dir())
             return self._pipeline
+
+    def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """`fn(*args, **kwargs)`, the page's model work, where the models compute: inside a
+        `spaces.GPU` call on a ZeroGPU Space (`npp.zerogpu.gpu_task`), else simply here."""
+        with self._lock:
+            if self._on_device is None:
+                self._on_device = gpu_task(_call)
+        return self._on_device(fn, *args, **kwargs)
 
     @property
     def files(self) -> TempStore:
