@@ -32,13 +32,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict | None = None, timeout: float = 240.0) -> Iterator[str]:
-    """Yield the base URL of a freshly started app; its output goes to a temp log file."""
+def running_app(env: dict | None = None, timeout: float = 240.0, cwd: Path = ROOT) -> Iterator[str]:
+    """Yield the base URL of a freshly started app (`python app.py` in `cwd`, with `env` over this
+    process's environment, a None value removing the variable); its output goes to a temp log file."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="npp-app-test-", suffix=".log", delete=False)
     full_env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1",
                     GRADIO_ANALYTICS_ENABLED="False", **(env or {}))
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
