@@ -70,15 +70,15 @@ def test_summary_line(env):
 
 def test_training_jobs_follow_public_mode(env, tmp_path):
     """The job runner refuses training on a Space unless the host opted in."""
-    from npp.jobs import JobRunner
+    from npp.jobs import JobRunner, new_token
 
-    runner = JobRunner(tmp_path / "jobs")
+    runner, token = JobRunner(tmp_path / "jobs"), new_token()
     env(SPACE_ID="someone/npp")
     with pytest.raises(NppError, match="switched off .*Hugging Face Space.*NPP_PUBLIC=0"):
-        runner.submit("train", [], runner.new_job_dir())
+        runner.submit("train", [], runner.new_job_dir(), token=token)
     env(NPP_PUBLIC="0")
     with pytest.raises(NppError, match="unknown job kind"):  # past the public-mode gate
-        runner.submit("nonsense", [], runner.new_job_dir())
+        runner.submit("nonsense", [], runner.new_job_dir(), token=token)
 
 
 def test_info_reports_the_host(env):

@@ -3,6 +3,7 @@ never overlaps the training set, every held-out photo names a real source with a
 a description, and an overlap or a changed photo stops the scripts. Nothing is downloaded."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -13,9 +14,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
 
-import photo_sets  # noqa: E402
+
+def _bench_module(name: str):
+    """A bench/ script as a module, without putting bench/ on sys.path (where its `npp.py`
+    would shadow the package for every process this test run spawns)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+photo_sets = _bench_module("photo_sets")
 
 #: the project's first held-out photos; results before the set grew are keyed by these names
 FIRST_14 = {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "dog.jpg",
