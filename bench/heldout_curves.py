@@ -4,18 +4,20 @@ in assets/heldout_curves.json.
 
 The photos and commands (BPG shown; the app's sweep QPs, methods and protocol):
 
-    .venv/bin/python bench/heldout_set.py runs/heldout-1280 --max-side 1280
-    .venv/bin/python -m npp evaluate --data runs/heldout-1280 --codec bpg --qps 28,31,34,37,41,45 \\
+    .venv/bin/python bench/heldout_set.py runs/heldout-512 --max-side 512
+    .venv/bin/python -m npp evaluate --data runs/heldout-512 --codec bpg --qps 28,31,34,37,41,45 \\
         --task cls --baselines blur:1.0,down:2,resize:256 --out runs/agg-bpg-cls --cache runs/agg-cache-bpg
-    .venv/bin/python -m npp evaluate --data runs/heldout-1280 --codec bpg --qps 28,31,34,37,41,45 \\
+    .venv/bin/python -m npp evaluate --data runs/heldout-512 --codec bpg --qps 28,31,34,37,41,45 \\
         --task det --baselines blur:1.0,down:2,resize:256 --out runs/agg-bpg-det --cache runs/agg-cache-bpg
-    .venv/bin/python bench/heldout_curves.py --codec bpg runs/agg-bpg-cls runs/agg-bpg-det
+    .venv/bin/python bench/heldout_curves.py --codec bpg --max-side 512 runs/agg-bpg-cls runs/agg-bpg-det
 
-`--max-side 1280` keeps photos near the app's own limit (about 1280x800: larger uploads are
-downscaled); the det run reuses the cls run's encodes through the shared cache. The classifier
-metrics (kl, confidence, agreement) come from the cls run, detections kept (`detection_f1`, F1
-against the detector's own boxes on the uncompressed photo) from the det run; bpp is the same
-in both (checked)."""
+The photos are shrunk to a 512 px longer side: at 1024 px, BPG level 8 over 110 photos, 6 QPs and
+5 methods took about 90 s a photo on this 2-core machine, at 512 px about 9 s (the app itself
+downscales uploads to about 1280x800; bpp at 512 px is higher than at full size for the same
+QP, which is why the tab shows this set's curves as their own panel). The det run reuses the cls
+run's encodes through the shared cache. The classifier metrics (kl, confidence, agreement) come
+from the cls run, detections kept (`detection_f1`, F1 against the detector's own boxes on the
+uncompressed photo) from the det run; bpp is the same in both (checked)."""
 from __future__ import annotations
 
 import argparse
@@ -35,18 +37,20 @@ OUT = ROOT / "assets" / "heldout_curves.json"
 CLS_METRICS = ("kl", "confidence", "agreement", "psnr")
 
 
-def commands(cfg: dict, cls_dir: Path, det_dir: Path) -> list:
+def commands(cfg: dict, cls_dir: Path, det_dir: Path, max_side: int) -> list:
     """The commands that made the results (from their config), for the record."""
     common = (f"--codec {cfg['codec']} --qps {','.join(map(str, cfg['qps']))} "
               f"--baselines {','.join(cfg['baselines'])}")
-    out = ["python bench/heldout_set.py runs/heldout-1280 --max-side 1280",
-           f"python -m npp evaluate --data runs/heldout-1280 {common} --task cls --out {cls_dir}"]
+    data = f"runs/heldout-{max_side}"
+    out = [f"python bench/heldout_set.py {data} --max-side {max_side}",
+           f"python -m npp evaluate --data {data} {common} --task cls --out {cls_dir}"]
     if det_dir:
-        out.append(f"python -m npp evaluate --data runs/heldout-1280 {common} --task det --out {det_dir}")
-    return out + [f"python bench/heldout_curves.py --codec {cfg['codec']} {cls_dir} {det_dir or ''}".strip()]
+        out.append(f"python -m npp evaluate --data {data} {common} --task det --out {det_dir}")
+    return out + [f"python bench/heldout_curves.py --codec {cfg['codec']} --max-side {max_side} {cls_dir} "
+                  f"{det_dir or ''}".strip()]
 
 
-def entry(cls_dir: Path, det_dir: Path, photos_note: str) -> dict:
+def entry(cls_dir: Path, det_dir: Path, max_side: int) -> dict:
     cls = json.loads((cls_dir / "results.json").read_text())
     det = json.loads((det_dir / "results.json").read_text()) if det_dir else None
     cfg = cls["config"]
@@ -67,9 +71,11 @@ def entry(cls_dir: Path, det_dir: Path, photos_note: str) -> dict:
     return {
         "images": cls["images"],
         "photos": images,
-        "photos_note": photos_note,
+        "photos_note": (f"bench/photo_sets.json's held-out set, shrunk to a {max_side} px longer side by "
+                        f"bench/heldout_set.py --max-side {max_side}"),
+        "max_side": max_side,
         "command": "bench/heldout_curves.py (npp evaluate on the held-out photos; commands below)",
-        "commands": commands(cfg, cls_dir, det_dir),
+        "commands": commands(cfg, cls_dir, det_dir, max_side),
         "codec_options": options,
         "codec_label": ", ".join(f"{k} {v}" for k, v in options.items()),
         "protocol": cfg.get("protocol", "full"),
@@ -88,11 +94,10 @@ def main() -> int:
     ap.add_argument("cls_run", type=Path, help="npp evaluate --task cls output folder")
     ap.add_argument("det_run", type=Path, nargs="?", help="npp evaluate --task det output folder (same photos)")
     ap.add_argument("--codec", required=True)
-    ap.add_argument("--photos-note", default="bench/photo_sets.json's held-out set, shrunk to a 1280 px longer side "
-                                             "by bench/heldout_set.py --max-side 1280")
+    ap.add_argument("--max-side", type=int, default=512, help="the longer side the photos were shrunk to")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    e = entry(args.cls_run, args.det_run, args.photos_note)
+    e = entry(args.cls_run, args.det_run, args.max_side)
     if e["commands"][1].split("--codec ")[1].split()[0] != args.codec:
         raise SystemExit(f"{args.cls_run} is not a {args.codec} run")
     if e["protocol"] != "full":

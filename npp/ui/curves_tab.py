@@ -91,8 +91,9 @@ def build(services: Services, c: Controls) -> Callable:
         panels = {"kl-photo": Panel(f"this photo: {photo.name}", res["curves"], "kl", baselines),
                   "det-photo": Panel(f"this photo: {photo.name}", res["curves"], "detection_f1", baselines)}
         if h:
-            panels["kl-heldout"] = Panel(f"held-out set: {h['images']} photos", h_curves, "kl", baselines)
-            panels["det-heldout"] = Panel(f"held-out set: {h['images']} photos", h_curves, "detection_f1", baselines)
+            title = f"held-out set: {h['images']} photos" + (f" at {h['max_side']} px" if h.get("max_side") else "")
+            panels["kl-heldout"] = Panel(title, h_curves, "kl", baselines)
+            panels["det-heldout"] = Panel(title, h_curves, "detection_f1", baselines)
         plots = {k: str(plot_panels([p], folder / f"curves_{k}.png")) for k, p in panels.items()}
         title = (f"<div class='verdict'><b>{render.esc(photo.name)}</b> ({photo.size}) &middot; <b>{codec_name}</b>"
                  f" ({codec_label}) &middot; {', '.join(map(render.esc, names))} &middot; QPs "
