@@ -6,7 +6,7 @@ pixels on the background and the original on the object, and the reverse) and it
 coding it on one region only; a Gaussian blur of the same MSE as the method's pixels is the
 uniform reference. Also the decoded image's PSNR on each region.
 
-    .venv/bin/python bench/bits_where.py --data runs/heldout110 --method npp --qp 34 [--photos 24]
+    .venv/bin/python bench/bits_where.py --data runs/heldout110 --method npp --qp 34 [--photos 24] [--label L]
 
 Writes bench/results/bits_where.json and bench/results/bits_where.png."""
 from __future__ import annotations
@@ -127,6 +127,7 @@ def main() -> int:
     ap.add_argument("--level", type=int, default=8)
     ap.add_argument("--photos", type=int, default=24, help="the first N photos, sorted by name")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "bits_where"))
+    ap.add_argument("--label", help="the method's name in the figure (default: its spec)")
     args = ap.parse_args()
     method, codec = create_method(args.method), create_codec("bpg", level=args.level)
     photos = sorted(p for p in Path(args.data).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.photos]
@@ -140,7 +141,7 @@ def main() -> int:
     result = {"bench": "bits_where", "method": method.name, "qp": args.qp, "level": args.level, "photos": len(rows),
               "seconds": round(time.perf_counter() - t0, 1), "mean": summary, "rows": rows}
     atomic_write_text(args.out + ".json", json.dumps(result, indent=1) + "\n")
-    plot(rows, Path(args.out + ".png"), method.name, args.qp)
+    plot(rows, Path(args.out + ".png"), args.label or method.name, args.qp)
     print(json.dumps({k: round(v, 2) for k, v in summary.items()}))
     print(f"wrote {args.out}.json and {args.out}.png")
     return 0
