@@ -1,6 +1,6 @@
 """True pixels or a clear refusal, for every image mode Pillow opens: real files written to disk
 in each mode from a real photo, read back by `load_rgb` (and by the CLI for a refusal), and
-compared with pixels computed here from the photo by the stated rule (README, "Image modes")."""
+compared with pixels computed here from the photo by the stated rule (docs/cli.md, "Image modes")."""
 from __future__ import annotations
 
 import struct
